@@ -1,0 +1,2 @@
+export { initBackend, skippedReasons, type BackendName, type InitBackendOptions } from './init.js';
+export { registerWasmTrainingKernels } from './kernels/register.js';

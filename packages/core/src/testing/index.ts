@@ -1,0 +1,8 @@
+export {
+  describeConditionContract,
+  describeGeneratorContract,
+  describePriorContract,
+  type ConditionContractOptions,
+  type GeneratorContractOptions,
+  type PriorContractOptions,
+} from './contracts.js';

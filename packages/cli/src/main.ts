@@ -1,0 +1,42 @@
+import { type CommandSpec, commandHelp, parseFlags, UsageError } from './args.js';
+import { nativeCommand } from './commands/native.js';
+
+export const commands: CommandSpec[] = [nativeCommand];
+
+function mainHelp(): string {
+  const lines = ['ppgn <command> [flags]', '', 'Commands:'];
+  for (const c of commands) lines.push(`  ${c.name.padEnd(12)}${c.summary}`);
+  lines.push('', "Run 'ppgn <command> --help' for a command's flags.");
+  return lines.join('\n');
+}
+
+/** Runs the ppgn command line; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === 'help') {
+    console.log(mainHelp());
+    return name === undefined ? 1 : 0;
+  }
+  const cmd = commands.find((c) => c.name === name);
+  if (!cmd) {
+    console.error(`ppgn: unknown command '${name}'; commands: ${commands.map((c) => c.name).join(', ')}`);
+    return 2;
+  }
+  if (rest.includes('--help')) {
+    console.log(commandHelp(cmd));
+    return 0;
+  }
+  try {
+    const { flags, positionals } = parseFlags(rest, cmd.flags);
+    await cmd.run(flags, positionals);
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`ppgn ${cmd.name}: ${err.message}\nRun 'ppgn ${cmd.name} --help' for usage.`);
+      return 2;
+    }
+    console.error(`ppgn ${cmd.name}: ${(err as Error).message}`);
+    if (process.env.PPGN_DEBUG) console.error((err as Error).stack);
+    return 1;
+  }
+}

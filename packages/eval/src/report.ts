@@ -50,7 +50,9 @@ function rowsWhere(data: Float32Array, dim: number, labels: ArrayLike<number>, l
   const idx: number[] = [];
   for (let i = 0; i < labels.length; i++) if (labels[i] === label) idx.push(i);
   const out = new Float32Array(idx.length * dim);
-  idx.forEach((row, k) => out.set(data.subarray(row * dim, (row + 1) * dim), k * dim));
+  idx.forEach((row, k) => {
+    out.set(data.subarray(row * dim, (row + 1) * dim), k * dim);
+  });
   return out;
 }
 

@@ -3,3 +3,50 @@ export { negateCondition, scaleCondition, sumConditions, type WeightedCondition 
 export { assertFinite, assertImageBatch, shapeToString } from './shapes.js';
 export { createRng, Rng } from './rng.js';
 export { createProgress, type Progress, type ProgressOptions } from './progress.js';
+export {
+  loadJSON,
+  loadModel,
+  loadWeights,
+  saveJSON,
+  saveModel,
+  saveWeights,
+  writeFileAtomic,
+  type LoadedWeights,
+  type LoadModelOptions,
+  type LoadWeightsOptions,
+  type SavedFiles,
+  type SaveWeightsOptions,
+} from './model-files.js';
+export {
+  decodeImage,
+  decodeJpegBytes,
+  decodePng,
+  decodePngBytes,
+  encodeJpeg,
+  encodePng,
+  encodePngBytes,
+  fromImageBytes,
+  gridLayout,
+  imageGrid,
+  readImage,
+  readPng,
+  toImageBytes,
+  writeGrid,
+  writeImage,
+  writePng,
+  type Color,
+  type GridLayout,
+  type GridOptions,
+  type ImageBytes,
+  type ReadImageOptions,
+} from './images.js';
+export {
+  decodeGif,
+  encodeGif,
+  writeGif,
+  type DecodedGif,
+  type DecodedGifFrame,
+  type GifFrame,
+  type GifOptions,
+} from './gif.js';
+export { drawText, GLYPH_ADVANCE, GLYPH_HEIGHT, GLYPH_WIDTH, textWidth, type RawImage } from './bitmap-font.js';

@@ -1,1 +1,3 @@
-export {};
+export { type LayerActivationsOptions, layerActivations } from './layer-activations.js';
+export { type NeuronConditionArgs, type NeuronObjective, neuronCondition } from './neuron-condition.js';
+export { type LayerGeometry, layerGeometry, type Position } from './unit.js';

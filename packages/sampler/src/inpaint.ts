@@ -1,0 +1,106 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor, Tensor4D } from '@tensorflow/tfjs-core';
+import { type Encoder, type Generator, shapeToString } from '@ppgn/core';
+
+/**
+ * Inpainting: fill the hole of a real image. Each step the condition (and x-space priors and
+ * terms) see the composite G(h) * mask + image * (1 - mask); their gradients reach h only
+ * through the hole, and the context term eps4 * d/dh -||(image - G(h)) * (1 - mask)||^2 keeps
+ * G(h) consistent with the known region.
+ */
+export interface InpaintOptions {
+  /** The real image(s): [H, W, C], [1, H, W, C] or [batch, H, W, C], the generator's image shape. */
+  image: Tensor;
+  /**
+   * 1 = hole (generated), 0 = known (kept from `image`); values in [0, 1]. [H, W], [H, W, 1|C],
+   * or [1|batch, H, W, 1|C].
+   */
+  mask: Tensor;
+  /** When given (and `init` is not), chains start from h = E(image * (1 - mask)). */
+  encoder?: Encoder;
+}
+
+/** Inpainting tensors in sampler layout; owned (kept) by the sampler. */
+export interface InpaintState {
+  /** [1|B, H, W, C] */
+  real: Tensor4D;
+  /** [1|B, H, W, 1|C], 1 = hole */
+  mask: Tensor4D;
+  /** 1 - mask */
+  known: Tensor4D;
+  /** (1 - mask)^2: the derivative weight of the context term */
+  contextWeight: Tensor4D;
+}
+
+/** Checks shapes and values and builds the kept tensors. Throws naming both sides. */
+export function prepareInpaint(options: InpaintOptions, generator: Generator, batch: number): InpaintState {
+  const [H, W, C] = generator.imageShape;
+  const { image, mask } = options;
+  const img = image.rank === 3 ? [1, ...image.shape] : image.shape;
+  if (img.length !== 4) {
+    throw new Error(`sample: inpaint.image has shape [${image.shape.join(', ')}]; expected [H, W, C] or [batch, H, W, C]`);
+  }
+  const [ib, ih, iw, ic] = img as [number, number, number, number];
+  if (ih !== H || iw !== W || ic !== C) {
+    throw new Error(
+      `sample: inpaint.image is ${shapeToString([ih, iw, ic])} but generator ${generator.id} makes ${shapeToString(generator.imageShape)} images`,
+    );
+  }
+  if (ib !== 1 && ib !== batch) {
+    throw new Error(`sample: inpaint.image has batch ${ib} but the sampler runs ${batch} chains (expected 1 or ${batch})`);
+  }
+  let m: number[];
+  // normalised to [1|B, H, W, 1|C]
+  if (mask.rank === 2) m = [1, ...mask.shape, 1];
+  else if (mask.rank === 3) m = [1, ...mask.shape];
+  else if (mask.rank === 4) m = [...mask.shape];
+  else m = [];
+  const [mb, mh, mw, mc] = m;
+  if (m.length !== 4 || mh !== H || mw !== W || (mc !== 1 && mc !== C) || (mb !== 1 && mb !== batch)) {
+    throw new Error(
+      `sample: inpaint.mask has shape [${mask.shape.join(', ')}] but the image is ${shapeToString([H, W, C])} with ${batch} chains ` +
+        `(expected [${H}, ${W}], [${H}, ${W}, 1${C === 1 ? '' : `|${C}`}] or [1|${batch}, ${H}, ${W}, 1${C === 1 ? '' : `|${C}`}])`,
+    );
+  }
+  const [lo, hi] = tf.tidy(() => {
+    const f = tf.cast(mask, 'float32');
+    return [tf.min(f).dataSync()[0]!, tf.max(f).dataSync()[0]!];
+  });
+  if (!(lo >= 0 && hi <= 1)) {
+    throw new Error(`sample: inpaint.mask values lie in [${lo}, ${hi}]; expected values in [0, 1] (1 = hole)`);
+  }
+  if (options.encoder) {
+    const e = options.encoder;
+    if (shapeToString(e.imageShape) !== shapeToString(generator.imageShape)) {
+      throw new Error(
+        `sample: inpaint.encoder ${e.id} accepts ${shapeToString(e.imageShape)} images but generator ${generator.id} makes ${shapeToString(generator.imageShape)}`,
+      );
+    }
+  }
+  return tf.tidy(() => {
+    const real = tf.keep(tf.cast(tf.reshape(image, img) as Tensor, 'float32')) as Tensor4D;
+    const mk = tf.keep(tf.cast(tf.reshape(mask, m) as Tensor, 'float32')) as Tensor4D;
+    const known = tf.keep(tf.sub(1, mk) as Tensor4D);
+    const contextWeight = tf.keep(tf.square(known) as Tensor4D);
+    return { real, mask: mk, known, contextWeight };
+  });
+}
+
+/** G(h) * mask + real * (1 - mask). */
+export function composite(state: InpaintState, generated: Tensor4D): Tensor4D {
+  return tf.add(tf.mul(generated, state.mask), tf.mul(state.real, state.known)) as Tensor4D;
+}
+
+/** The masked real image(s), image * (1 - mask), repeated to `batch`: what E sees at the start. */
+export function maskedImage(state: InpaintState, batch: number): Tensor4D {
+  return tf.tidy(() => {
+    const masked = tf.mul(state.real, state.known) as Tensor4D;
+    return masked.shape[0] === batch ? masked : (tf.tile(masked, [batch, 1, 1, 1]) as Tensor4D);
+  });
+}
+
+/** Frees the kept tensors. */
+export function disposeInpaint(state: InpaintState): void {
+  tf.dispose([state.real, state.mask, state.known, state.contextWeight]);
+}
+

@@ -1,0 +1,63 @@
+export {
+  arrayDataset,
+  type ArrayDatasetArgs,
+  type Batch,
+  type BatchOptions,
+  batches,
+  type Dataset,
+  type IndexSelection,
+  pad,
+  type PadOptions,
+  resolveIndices,
+  type SplitOptions,
+  split,
+  subset,
+  type SubsetByClassOptions,
+  subsetByClass,
+} from './dataset.js';
+export { MNIST_SPLIT_SEED, MNIST_TEST_FRACTION, mnist, type MnistOptions } from './mnist.js';
+export {
+  captionScene,
+  generateScene,
+  renderScene,
+  SHAPE_BACKGROUND_RGB,
+  SHAPE_BACKGROUNDS,
+  SHAPE_COLOR_RGB,
+  SHAPE_COLORS,
+  SHAPE_KINDS,
+  SHAPE_RELATIONS,
+  SHAPE_SIZES,
+  type ShapeBackground,
+  type ShapeColor,
+  type ShapeKind,
+  type ShapeObject,
+  type ShapeRelation,
+  type ShapeScene,
+  type ShapeSize,
+  SHAPES_VOCABULARY,
+  type ShapesDataset,
+  type ShapesLabel,
+  type ShapesOptions,
+  shapes,
+  shapesClassNames,
+} from './shapes.js';
+export { IMAGE_EXTENSIONS, type ImageFolderDataset, type ImageFolderOptions, imageFolder } from './image-folder.js';
+export { resizePixels } from './image-files.js';
+export {
+  CIFAR10_CLASS_NAMES,
+  CIFAR10_RECORD_BYTES,
+  type Cifar10Batch,
+  type Cifar10Options,
+  cifar10,
+  readCifar10Batch,
+} from './cifar10.js';
+export {
+  EMOJI_EXCLUDED_CATEGORIES,
+  EMOJI_PACKAGE_VERSION,
+  type EmojiDataset,
+  type EmojiEntry,
+  type EmojiOptions,
+  type EmojiSet,
+  emoji,
+  resolveEmojiPackage,
+} from './emoji.js';

@@ -29,6 +29,8 @@ export interface CommandSpec {
   /** Names of positional arguments, for help. */
   positionals?: string[];
   run(flags: ParsedFlags, positionals: string[]): Promise<void>;
+  /** A command with its own argument parser: gets the raw arguments, returns the exit code. */
+  raw?: (argv: string[]) => Promise<number>;
 }
 
 function convert(name: string, spec: FlagSpec, raw: string): string | number {

@@ -22,6 +22,7 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`ppgn: unknown command '${name}'; commands: ${commands.map((c) => c.name).join(', ')}`);
     return 2;
   }
+  if (cmd.raw) return cmd.raw(rest);
   if (rest.includes('--help')) {
     console.log(commandHelp(cmd));
     return 0;

@@ -1,0 +1,240 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { createProgress, type Progress, Rng } from '@ppgn/core';
+import type { Adam } from './adam.js';
+import {
+  type CheckpointRef,
+  latestCheckpoint,
+  loadOptimizerState,
+  readCheckpointMeta,
+  restoreModel,
+  writeCheckpoint,
+} from './checkpoint.js';
+
+/** Loss values of one step, by name (e.g. `{ total, image, feature }`). */
+export type StepLosses = Record<string, number>;
+
+/** What `onStep` receives after every step. */
+export interface StepReport {
+  /** Number of updates done (the step just finished is `step - 1` as a 0-based index). */
+  step: number;
+  steps: number;
+  losses: StepLosses;
+}
+
+/**
+ * Thrown when a loss or a gradient becomes NaN or infinite. Training stops before that
+ * step's update is applied, so the models keep the weights of the last finite step, and no
+ * checkpoint is written: the last one on disk stays the last good one.
+ */
+export class NonFiniteLossError extends Error {
+  override readonly name = 'NonFiniteLossError';
+  constructor(
+    message: string,
+    /** 0-based index of the failed step (= updates done before it). */
+    readonly step: number,
+    /** The step's loss values, including the non-finite one. */
+    readonly losses: StepLosses,
+    /** The last good checkpoint, when a checkpoint directory was given and one exists. */
+    readonly checkpoint?: CheckpointRef,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Throws a `NonFiniteLossError` (without checkpoint details; `runTraining` adds them) when
+ * any value in `losses` is not finite.
+ */
+export function checkFinite(who: string, step: number, losses: StepLosses): void {
+  for (const [name, value] of Object.entries(losses)) {
+    if (!Number.isFinite(value)) {
+      throw new NonFiniteLossError(`${who}: ${name} is ${value} at step ${step}`, step, losses);
+    }
+  }
+}
+
+/** The seeded random stream of step `step` of a run seeded with `seed`: independent of every other step. */
+export function stepRng(seed: number, step: number): Rng {
+  let x = (Math.floor(seed) ^ 0x9e3779b9) >>> 0;
+  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b) >>> 0;
+  x = (x + Math.imul(step + 1, 0xc2b2ae35)) >>> 0;
+  x = Math.imul(x ^ (x >>> 13), 0x27d4eb2f) >>> 0;
+  return new Rng((x ^ (x >>> 16)) >>> 0);
+}
+
+/** Checkpointing and progress settings shared by the training functions. */
+export interface TrainingRunOptions {
+  /** Number of updates the run ends at (counting those restored from a checkpoint). */
+  steps: number;
+  /** Seed of the per-step random streams (batches, noise). Default 0. */
+  seed?: number;
+  /**
+   * Directory for checkpoints. When it already holds one made by the same setup, training
+   * resumes from the newest: the continued run equals an uninterrupted one.
+   */
+  checkpointDir?: string;
+  /** Write a checkpoint every this many steps (and after the last). Default: only after the last. */
+  checkpointEvery?: number;
+  /** Checkpoints kept on disk. Default 2. */
+  keepCheckpoints?: number;
+  /** A progress bar on stderr (default true, silenced by PPGN_QUIET), false, or your own `Progress`. */
+  progress?: boolean | Progress;
+  /** Called after every step with its losses. */
+  onStep?: (report: StepReport) => void;
+}
+
+/** What the training functions return. */
+export interface TrainingResult {
+  /** Updates done in total (including those restored from a checkpoint). */
+  step: number;
+  /** The step the run started from (0, or the restored checkpoint's step). */
+  startStep: number;
+  /** Losses of each step run in this call, in order. */
+  history: StepLosses[];
+  /** The last checkpoint written, if any. */
+  checkpoint?: string;
+}
+
+/** The generic training loop behind `trainGenerator`, `trainHDae` and `trainXDae`. */
+export interface TrainingLoop<S> extends TrainingRunOptions {
+  /** Function name for errors and the progress label. */
+  who: string;
+  /** Models saved in checkpoints, by name. */
+  models: Record<string, LayersModel>;
+  /** Their optimizers, by the same names. */
+  optimizers: Record<string, Adam>;
+  /** JSON loop state carried between steps and saved in checkpoints (e.g. last GAN losses). */
+  state: S;
+  /** The setup; a checkpoint made with a different one is refused. */
+  fingerprint: Record<string, unknown>;
+  /**
+   * Runs step `step` (0-based) with its random stream and returns its losses. It must throw
+   * (e.g. via `checkFinite`) before applying any update when a value is not finite.
+   */
+  step(step: number, rng: Rng, state: S): Promise<{ losses: StepLosses; state: S }>;
+  /** Called once when resuming at `step` > 0 (e.g. to skip iterator batches). */
+  onResume?(step: number): Promise<void>;
+}
+
+function fingerprintDiff(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+  return keys
+    .filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]))
+    .map((k) => `${k}: checkpoint ${JSON.stringify(a[k])}, now ${JSON.stringify(b[k])}`);
+}
+
+/**
+ * Runs a training loop: resumes from the newest checkpoint in `checkpointDir` (models,
+ * optimizer state, loop state, step; the random streams are derived from seed and step),
+ * runs the remaining steps, reports progress, writes checkpoints atomically, and stops on a
+ * non-finite loss with a `NonFiniteLossError` naming the step and the last good checkpoint.
+ */
+export async function runTraining<S>(loop: TrainingLoop<S>): Promise<TrainingResult & { state: S }> {
+  const { who } = loop;
+  const steps = loop.steps;
+  if (!Number.isInteger(steps) || steps < 0) throw new Error(`${who}: steps must be a non-negative integer, got ${steps}`);
+  const every = loop.checkpointEvery;
+  if (every !== undefined && (!Number.isInteger(every) || every <= 0)) {
+    throw new Error(`${who}: checkpointEvery must be a positive integer, got ${every}`);
+  }
+  const seed = loop.seed ?? 0;
+  let state = loop.state;
+  let startStep = 0;
+  let lastCheckpoint: CheckpointRef | undefined;
+
+  if (loop.checkpointDir !== undefined) {
+    const found = await latestCheckpoint(loop.checkpointDir);
+    if (found !== undefined) {
+      const meta = await readCheckpointMeta(found.path);
+      const fingerprint = { who, seed, ...loop.fingerprint };
+      const diff = fingerprintDiff({ who: meta.who, seed: meta.seed, ...meta.fingerprint }, fingerprint);
+      if (diff.length > 0) {
+        throw new Error(
+          `${who}: checkpoint ${found.path} was made with a different setup (${diff.join('; ')}); ` +
+            'use another checkpointDir to start over',
+        );
+      }
+      for (const name of Object.keys(loop.models)) {
+        if (!meta.models.includes(name)) throw new Error(`${who}: checkpoint ${found.path} has no model ${name}`);
+      }
+      for (const [name, model] of Object.entries(loop.models)) await restoreModel(model, found.path, name, who);
+      const tensors = await loadOptimizerState(found.path);
+      try {
+        for (const [name, opt] of Object.entries(loop.optimizers)) {
+          opt.setState(tensors, meta.iterations[name] ?? 0, `${name}/`);
+        }
+      } finally {
+        tf.dispose(Object.values(tensors));
+      }
+      state = meta.state as S;
+      startStep = meta.step;
+      lastCheckpoint = found;
+      if (startStep > 0) await loop.onResume?.(startStep);
+    }
+  }
+
+  const progress: Progress | undefined =
+    loop.progress === false
+      ? undefined
+      : loop.progress === true || loop.progress === undefined
+        ? createProgress(who, steps)
+        : loop.progress;
+
+  const save = async (step: number): Promise<void> => {
+    if (loop.checkpointDir === undefined) return;
+    const optimizer: Record<string, tf.Tensor> = {};
+    const iterations: Record<string, number> = {};
+    for (const [name, opt] of Object.entries(loop.optimizers)) {
+      Object.assign(optimizer, opt.stateTensors(`${name}/`));
+      iterations[name] = opt.iterations;
+    }
+    const p = await writeCheckpoint(
+      loop.checkpointDir,
+      { step, models: loop.models, optimizer, meta: { who, seed, fingerprint: loop.fingerprint, state, iterations } },
+      loop.keepCheckpoints ?? 2,
+    );
+    lastCheckpoint = { path: p, step };
+  };
+
+  const history: StepLosses[] = [];
+  let step = startStep;
+  let written: string | undefined;
+  for (; step < steps; step++) {
+    let out: { losses: StepLosses; state: S };
+    try {
+      out = await loop.step(step, stepRng(seed, step), state);
+    } catch (err) {
+      if (err instanceof NonFiniteLossError) {
+        const where = lastCheckpoint
+          ? `last good checkpoint: ${lastCheckpoint.path} (step ${lastCheckpoint.step})`
+          : 'no checkpoint was written';
+        progress?.finish(`stopped at step ${step}`);
+        throw new NonFiniteLossError(
+          `${err.message}; training stopped before applying this step's update; ${where}`,
+          err.step,
+          err.losses,
+          lastCheckpoint,
+        );
+      }
+      throw err;
+    }
+    state = out.state;
+    history.push(out.losses);
+    const done = step + 1;
+    loop.onStep?.({ step: done, steps, losses: out.losses });
+    progress?.update(done, formatLosses(out.losses));
+    if ((every !== undefined && done % every === 0) || done === steps) {
+      await save(done);
+      written = lastCheckpoint?.path;
+    }
+  }
+  progress?.finish(history.length > 0 ? formatLosses(history.at(-1)!) : `nothing to do (at step ${step})`);
+  return { step, startStep, history, checkpoint: written, state };
+}
+
+function formatLosses(losses: StepLosses): string {
+  return Object.entries(losses)
+    .map(([k, v]) => `${k} ${v.toPrecision(4)}`)
+    .join(' ');
+}

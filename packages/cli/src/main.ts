@@ -1,7 +1,11 @@
 import { type CommandSpec, commandHelp, parseFlags, UsageError } from './args.js';
+import { demoCommand } from './commands/demo.js';
+import { evalCommand } from './commands/evaluate.js';
 import { nativeCommand } from './commands/native.js';
+import { sampleCommand } from './commands/sample.js';
+import { trainCommand } from './commands/train.js';
 
-export const commands: CommandSpec[] = [nativeCommand];
+export const commands: CommandSpec[] = [demoCommand, sampleCommand, evalCommand, trainCommand, nativeCommand];
 
 function mainHelp(): string {
   const lines = ['ppgn <command> [flags]', '', 'Commands:'];

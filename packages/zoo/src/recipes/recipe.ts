@@ -1,0 +1,136 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadJSON, saveJSON, saveModel } from '@ppgn/core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { entryDir, partExists, workRoot } from '../paths.js';
+
+/** What a trained part records in the entry's model card. */
+export interface PartReport {
+  architecture: string;
+  parameters: number;
+  steps: number;
+  batchSize: number;
+  /** Wall-clock training time measured here, in seconds (summed over resumed runs). */
+  trainSeconds: number;
+  backend: string;
+  seed: number;
+  metrics: Record<string, number | string>;
+}
+
+export interface ModelCard {
+  entry: string;
+  description: string;
+  data: string;
+  split: string;
+  imageShape: [number, number, number];
+  classNames: string[];
+  parts: Record<string, PartReport>;
+}
+
+export interface StageContext {
+  entry: string;
+  /** Checkpoint folder of this stage (resumable). */
+  checkpointDir: string;
+  backend: string;
+  /** Multiplies every stage's step count (e.g. 0.01 for a smoke run). */
+  stepsScale: number;
+}
+
+export interface Stage {
+  /** The part this stage writes: models/<entry>/<name>/. */
+  name: string;
+  /** Parts that must exist first. */
+  needs: string[];
+  summary: string;
+  /** Trains and returns the model to ship with its report. */
+  run(ctx: StageContext): Promise<{ model: LayersModel; report: PartReport }>;
+}
+
+export interface Recipe {
+  entry: string;
+  card: Omit<ModelCard, 'parts'>;
+  stages: Stage[];
+}
+
+export interface TrainEntryOptions {
+  /** Only these stages (default: every stage whose part is missing). */
+  stages?: string[];
+  /** Retrain parts that exist already. The old part is replaced only once the new one is saved. */
+  force?: boolean;
+  backend: string;
+  stepsScale?: number;
+  log?: (line: string) => void;
+}
+
+export function cardPath(entry: string): string {
+  return join(entryDir(entry), 'card.json');
+}
+
+export async function readCard(entry: string): Promise<ModelCard | undefined> {
+  return existsSync(cardPath(entry)) ? loadJSON<ModelCard>(cardPath(entry)) : undefined;
+}
+
+/**
+ * Runs a recipe's stages in order, skipping parts that exist (unless forced), resuming each
+ * stage from its checkpoints, saving each part atomically and recording it in card.json.
+ */
+export async function trainEntry(recipe: Recipe, options: TrainEntryOptions): Promise<ModelCard> {
+  const log = options.log ?? ((line: string) => console.error(line));
+  const names = recipe.stages.map((s) => s.name);
+  for (const s of options.stages ?? []) {
+    if (!names.includes(s)) throw new Error(`train ${recipe.entry}: unknown stage '${s}'; stages are ${names.join(', ')}`);
+  }
+  const card: ModelCard = { ...recipe.card, parts: (await readCard(recipe.entry))?.parts ?? {} };
+  for (const stage of recipe.stages) {
+    if (options.stages && !options.stages.includes(stage.name)) continue;
+    if (partExists(recipe.entry, stage.name) && !options.force) {
+      if (options.stages) log(`${recipe.entry}/${stage.name}: already trained (use --force to retrain)`);
+      continue;
+    }
+    for (const need of stage.needs) {
+      if (!partExists(recipe.entry, need)) {
+        throw new Error(`train ${recipe.entry}: stage '${stage.name}' needs '${need}', which is not trained yet`);
+      }
+    }
+    log(`${recipe.entry}/${stage.name}: ${stage.summary}`);
+    const ctx: StageContext = {
+      entry: recipe.entry,
+      checkpointDir: join(workRoot(), recipe.entry, stage.name),
+      backend: options.backend,
+      stepsScale: options.stepsScale ?? 1,
+    };
+    const { model, report } = await stage.run(ctx);
+    await saveModel(model, join(entryDir(recipe.entry), stage.name), { part: stage.name, entry: recipe.entry });
+    model.dispose();
+    card.parts[stage.name] = report;
+    await saveJSON(cardPath(recipe.entry), card);
+    log(`${recipe.entry}/${stage.name}: saved (${JSON.stringify(report.metrics)})`);
+  }
+  return card;
+}
+
+/** Scales a step count, keeping at least one step. */
+export function scaled(steps: number, ctx: StageContext): number {
+  return Math.max(1, Math.round(steps * ctx.stepsScale));
+}
+
+export function countParameters(model: LayersModel): number {
+  return model.countParams();
+}
+
+/**
+ * Training time of a stage summed over interrupted and resumed runs: the time so far is
+ * kept in the stage's checkpoint folder and updated whenever `tick` is called.
+ */
+export async function stageClock(ctx: StageContext): Promise<{ tick(): Promise<void>; seconds(): number }> {
+  const file = join(ctx.checkpointDir, 'seconds.json');
+  const prior = existsSync(file) ? (await loadJSON<{ seconds: number }>(file)).seconds : 0;
+  const start = Date.now();
+  const seconds = () => prior + (Date.now() - start) / 1000;
+  return {
+    seconds,
+    async tick() {
+      await saveJSON(file, { seconds: seconds() });
+    },
+  };
+}

@@ -1,9 +1,16 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  entry: {
+    index: 'src/index.ts',
+    'native/cli': 'src/native/cli.ts',
+    // worker thread entry of the pool: resolved from dist/ at run time, so it must be plain JS
+    'pool-worker': 'src/pool/pool-worker.ts',
+    // `pnpm bench` (not part of the published API)
+    bench: 'src/bench/index.ts',
+  },
   format: ['esm'],
-  dts: true,
+  dts: { entry: { index: 'src/index.ts', 'native/cli': 'src/native/cli.ts' } },
   sourcemap: true,
   clean: true,
   target: 'node20',

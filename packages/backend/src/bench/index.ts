@@ -1,0 +1,535 @@
+/**
+ * `pnpm bench`: times a classifier training step and the sampler-shaped step (h -> G -> C, the
+ * gradient of a class logit w.r.t. h) on each engine, side by side, and checks the speed targets.
+ * A benchmark, not a test: it prints a table and writes out/bench.json.
+ *
+ * Each single-thread engine runs in its own worker thread with a fresh tfjs, so stock wasm (no
+ * training kernels registered) and patched wasm never share a kernel registry. The pool runs from
+ * the main thread; native TensorFlow runs last, on the main thread, when it loads.
+ *
+ * Flags: --runs N (timed runs for wasm/pool/native, default 10), --cpu-runs N (training, default 1),
+ * --pool-size N (default 2), --only ENGINE,... (of cpu, wasm-stock, wasm, pool, tensorflow; the
+ * rest print "skipped"), --out FILE (default out/bench.json).
+ */
+import { mkdirSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isMainThread, Worker, workerData } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../init.js';
+import { loadNativeTensorFlow } from '../native/load.js';
+import type { TaskContext } from '../pool/protocol.js';
+import { createWorkerPool } from '../pool/worker-pool.js';
+import { benchClassifier } from './models.js';
+import {
+  median,
+  SAMPLER_BATCH,
+  samplerStepper,
+  TRAIN_BATCH,
+  type Timing,
+  time,
+  trainingBatch,
+  trainingStepper,
+} from './steps.js';
+
+type Engine = 'cpu' | 'wasm-stock' | 'wasm' | 'pool' | 'tensorflow';
+type Step = 'train' | 'sampler';
+type Cell = { ok: true; timing: Timing } | { ok: false; reason: string };
+interface Plan {
+  warmup: number;
+  runs: number;
+  /** Warm up with one step at this batch size instead of full-size warm-up steps (for cpu). */
+  primeBatch?: number;
+}
+interface SingleJob {
+  engine: Exclude<Engine, 'pool' | 'tensorflow'>;
+  plans: Record<Step, Plan>;
+  /** Also time the steps at these (pool shard) batch sizes. */
+  shard?: Record<Step, number>;
+}
+type SingleResult = Record<Step, Cell> & { shard?: Record<Step, Cell> };
+
+const ENGINE_LABEL: Record<Engine, string> = {
+  cpu: 'cpu',
+  'wasm-stock': 'wasm (stock)',
+  wasm: 'wasm (patched)',
+  pool: 'wasm pool',
+  tensorflow: 'native tensorflow',
+};
+const STEP_LABEL: Record<Step, string> = {
+  train: `classifier train step (batch ${TRAIN_BATCH}, Adam)`,
+  sampler: `sampler step h->G->C grad (batch ${SAMPLER_BATCH})`,
+};
+
+function reasonOf(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const kernel = /Kernel '([^']+)' not registered/.exec(message);
+  if (kernel) return `missing ${kernel[1]}`;
+  return (message.split('\n')[0] ?? message).slice(0, 160);
+}
+
+async function measure(
+  make: () => Promise<{ step: () => unknown; dispose: () => unknown }> | { step: () => unknown; dispose: () => unknown },
+  plan: Plan,
+): Promise<Cell> {
+  let stepper: { step: () => unknown; dispose: () => unknown } | undefined;
+  try {
+    stepper = await make();
+    return { ok: true, timing: await time(stepper.step, plan.warmup, plan.runs) };
+  } catch (err) {
+    return { ok: false, reason: reasonOf(err) };
+  } finally {
+    try {
+      await stepper?.dispose();
+    } catch {
+      // a failed step can leave the model half-disposed; nothing to report
+    }
+  }
+}
+
+// ---- in a worker thread: one single-thread engine ----
+
+async function primed<T extends { step: () => unknown; dispose: () => unknown }>(
+  make: (batch: number) => T | Promise<T>,
+  batch: number,
+  plan: Plan,
+): Promise<T> {
+  if (plan.primeBatch) {
+    const small = await make(plan.primeBatch);
+    try {
+      small.step();
+    } finally {
+      small.dispose();
+    }
+  }
+  return make(batch);
+}
+
+async function runSingle(job: SingleJob): Promise<SingleResult> {
+  if (job.engine === 'cpu') {
+    tf.enableProdMode(); // no "install the node backend" banner in the table
+    await tf.setBackend('cpu');
+  } else if (job.engine === 'wasm-stock') {
+    await import('@tensorflow/tfjs-backend-wasm'); // training kernels deliberately not registered
+    if (!(await tf.setBackend('wasm'))) throw new Error('wasm failed to initialise');
+  } else await initBackend({ backend: 'wasm', verbose: false });
+  const { train, sampler } = job.plans;
+  const result: SingleResult = {
+    train: await measure(() => primed(trainingStepper, TRAIN_BATCH, train), train),
+    sampler: await measure(() => primed((b) => samplerStepper(b), SAMPLER_BATCH, sampler), sampler),
+  };
+  if (job.shard) {
+    const shard = job.shard;
+    result.shard = {
+      train: await measure(() => trainingStepper(shard.train), train),
+      sampler: await measure(() => samplerStepper(shard.sampler), sampler),
+    };
+  }
+  return result;
+}
+
+function inWorker(job: SingleJob): Promise<SingleResult> {
+  return new Promise((resolvePromise, reject) => {
+    const worker = new Worker(new URL(import.meta.url), { workerData: { ppgnBench: job } });
+    worker.once('message', (result: SingleResult | { error: string }) => {
+      void worker.terminate();
+      if ('error' in result) reject(new Error(result.error as string));
+      else resolvePromise(result);
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`bench worker exited with code ${code}`)));
+  });
+}
+
+// ---- in a pool worker: one sampler chain, as a pool.map task ----
+
+const chains = new Map<number, ReturnType<typeof samplerStepper>>();
+
+/** Pool task: `steps` sampler steps of the chain `seed` (batch `batch`), kept in this worker. */
+export function samplerChainTask(input: { seed: number; batch: number; steps: number }, context: TaskContext): number {
+  if (context.tf !== tf) throw new Error('the bench task and the pool worker loaded different tfjs copies');
+  let chain = chains.get(input.seed);
+  if (!chain) {
+    chain = samplerStepper(input.batch, input.seed);
+    chains.set(input.seed, chain);
+  }
+  let norm = 0;
+  for (let i = 0; i < input.steps; i++) norm = chain.step();
+  return norm;
+}
+
+// ---- main thread ----
+
+const ENGINES: Engine[] = ['cpu', 'wasm-stock', 'wasm', 'pool', 'tensorflow'];
+
+function parseFlags(argv: string[]): { runs: number; cpuRuns: number; poolSize: number; out: string; only: Engine[] } {
+  const flags = { runs: 10, cpuRuns: 1, poolSize: 2, out: 'out/bench.json', only: ENGINES };
+  for (let i = 0; i < argv.length; i++) {
+    const [name, value] = [argv[i], argv[i + 1]];
+    const num = () => {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`${name} needs a positive integer, got ${value}`);
+      i++;
+      return n;
+    };
+    if (name === '--runs') flags.runs = num();
+    else if (name === '--cpu-runs') flags.cpuRuns = num();
+    else if (name === '--pool-size') flags.poolSize = num();
+    else if (name === '--out' && value) {
+      flags.out = value;
+      i++;
+    } else if (name === '--only' && value) {
+      const only = value.split(',') as Engine[];
+      const bad = only.filter((e) => !ENGINES.includes(e));
+      if (bad.length) throw new Error(`--only: unknown engine ${bad.join(', ')}; engines: ${ENGINES.join(', ')}`);
+      flags.only = only;
+      i++;
+    } else {
+      throw new Error(`unknown flag ${name}; flags: --runs N, --cpu-runs N, --pool-size N, --only ENGINE,..., --out FILE`);
+    }
+  }
+  return flags;
+}
+
+function progress(text: string): void {
+  process.stderr.write(`  ${text}\n`);
+}
+
+interface PoolRun {
+  cells: Record<Step, Cell>;
+  backends: string[];
+  /** Median main-thread and slowest-worker time of a training step, ms. */
+  trainSplit?: { mainMs: number; workerMs: number };
+}
+
+async function runPool(size: number, plan: Plan): Promise<PoolRun> {
+  await initBackend({ backend: 'wasm', verbose: false }); // the main thread applies Adam on wasm
+  let pool: Awaited<ReturnType<typeof createWorkerPool>> | undefined;
+  try {
+    pool = await createWorkerPool({ size, backend: 'wasm' });
+  } catch (err) {
+    const cell: Cell = { ok: false, reason: reasonOf(err) };
+    return { cells: { train: cell, sampler: cell }, backends: [] };
+  }
+  const p = pool;
+  const mains: number[] = [];
+  const workers: number[] = [];
+  try {
+    const train = await measure(() => {
+      const { probabilities } = benchClassifier();
+      const trainer = p.trainer({ model: probabilities, loss: 'categoricalCrossentropy', optimizer: 'adam' });
+      const { xs, ys } = trainingBatch(TRAIN_BATCH);
+      return {
+        step: async () => {
+          await trainer.step(xs, ys);
+          const t = trainer.lastTiming;
+          if (t) {
+            mains.push(t.mainMs);
+            workers.push(Math.max(...t.workerMs));
+          }
+        },
+        dispose: async () => {
+          await trainer.dispose();
+          tf.dispose([xs, ys]);
+          probabilities.dispose();
+        },
+      };
+    }, plan);
+    const chainBatch = Math.ceil(SAMPLER_BATCH / size);
+    const inputs = Array.from({ length: size }, (_, i) => ({ seed: 100 + i, batch: chainBatch, steps: 1 }));
+    const sampler = await measure(
+      () => ({ step: () => p.map(new URL(import.meta.url), 'samplerChainTask', inputs), dispose: () => {} }),
+      plan,
+    );
+    const trainSplit = mains.length ? { mainMs: median(mains), workerMs: median(workers) } : undefined;
+    return { cells: { train, sampler }, backends: p.backends, trainSplit };
+  } finally {
+    await p.close();
+  }
+}
+
+async function runNative(plan: Plan): Promise<Record<Step, Cell>> {
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2'; // TensorFlow's start-up info lines
+  const native = await loadNativeTensorFlow();
+  if (!native.ok) {
+    const cell: Cell = { ok: false, reason: native.reason };
+    return { train: cell, sampler: cell };
+  }
+  if (!(await tf.setBackend('tensorflow'))) {
+    const cell: Cell = { ok: false, reason: 'the tensorflow backend failed to initialise' };
+    return { train: cell, sampler: cell };
+  }
+  return {
+    train: await measure(() => trainingStepper(TRAIN_BATCH), plan),
+    sampler: await measure(() => samplerStepper(SAMPLER_BATCH), plan),
+  };
+}
+
+const SPIN = `const { parentPort } = require('node:worker_threads');
+parentPort.on('message', (n) => {
+  let x = 0;
+  for (let i = 0; i < n; i++) x = (x * 1.0000001 + i) % 1e9;
+  parentPort.postMessage(x);
+});`;
+
+/**
+ * How much faster `threads` threads of plain JS finish `threads` equal jobs than one thread does
+ * them in turn, now: `threads` on idle cores, less when other processes hold the cores. Bounds what
+ * any pool can show on this machine at this moment.
+ */
+async function parallelHeadroom(threads: number, rounds = 3): Promise<number> {
+  const workers = Array.from({ length: threads }, () => new Worker(SPIN, { eval: true }));
+  const run = (w: Worker, n: number) =>
+    new Promise<void>((done) => {
+      w.once('message', () => done());
+      w.postMessage(n);
+    });
+  try {
+    const n = 2e7;
+    await Promise.all(workers.map((w) => run(w, n / 10)));
+    const ratios: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      let t0 = performance.now();
+      for (let i = 0; i < threads; i++) await run(workers[0]!, n);
+      const serial = performance.now() - t0;
+      t0 = performance.now();
+      await Promise.all(workers.map((w) => run(w, n)));
+      ratios.push(serial / (performance.now() - t0));
+    }
+    return median(ratios);
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+interface Target {
+  name: string;
+  step: Step;
+  fast: Engine;
+  slow: Engine;
+  goal: number;
+}
+
+function ratio(results: Record<Engine, Record<Step, Cell>>, t: Target): { value?: number; reason?: string } {
+  const fast = results[t.fast][t.step];
+  const slow = results[t.slow][t.step];
+  if (!fast.ok) return { reason: `${ENGINE_LABEL[t.fast]}: ${fast.reason}` };
+  if (!slow.ok) return { reason: `${ENGINE_LABEL[t.slow]}: ${slow.reason}` };
+  return { value: slow.timing.ms / fast.timing.ms };
+}
+
+function pad(text: string, width: number, right = false): string {
+  return right ? text.padStart(width) : text.padEnd(width);
+}
+
+function cellText(cell: Cell): string {
+  if (!cell.ok) return `n/a (${cell.reason})`;
+  const ms = cell.timing.ms;
+  return `${ms >= 100 ? ms.toFixed(0) : ms.toFixed(1)} ms`;
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlags(process.argv.slice(2));
+  const started = performance.now();
+  const fastPlan: Plan = { warmup: 3, runs: flags.runs };
+  // the cpu backend takes a minute or more per training step: warm up on a batch of 2, then
+  // time few full-size steps
+  const cpuPlan: Plan = { warmup: 0, runs: flags.cpuRuns, primeBatch: 2 };
+  const cpuSamplerPlan: Plan = { warmup: 1, runs: 3 };
+  const cpus = os.cpus();
+  console.log(
+    `ppgn bench: tfjs ${tf.version.tfjs}, Node ${process.version}, ${cpus.length} x ${cpus[0]?.model ?? 'cpu'}`,
+  );
+  console.log(
+    `median of ${flags.runs} runs after 3 warm-up runs (cpu: training ${flags.cpuRuns} run${flags.cpuRuns > 1 ? 's' : ''} ` +
+      'after a small-batch warm-up, sampler 3 runs after 1)',
+  );
+  const load = os.loadavg()[0] ?? 0;
+  if (load > cpus.length * 0.5) {
+    console.log(`load average ${load.toFixed(1)} on ${cpus.length} cores: other work is running, timings (the pool's most) will suffer`);
+  }
+  console.log('');
+
+  const results = {} as Record<Engine, Record<Step, Cell>>;
+  const shardBatch: Record<Step, number> = {
+    train: Math.ceil(TRAIN_BATCH / flags.poolSize),
+    sampler: Math.ceil(SAMPLER_BATCH / flags.poolSize),
+  };
+  let shardCells: Record<Step, Cell> | undefined;
+  const single: SingleJob['engine'][] = ['cpu', 'wasm-stock', 'wasm'];
+  const skipped: Cell = { ok: false, reason: 'skipped' };
+  const skip = { train: skipped, sampler: skipped };
+  for (const engine of single) {
+    if (!flags.only.includes(engine)) {
+      results[engine] = skip;
+      continue;
+    }
+    progress(`timing ${ENGINE_LABEL[engine]} ...`);
+    const plans = engine === 'cpu' ? { train: cpuPlan, sampler: cpuSamplerPlan } : { train: fastPlan, sampler: fastPlan };
+    const shard = engine === 'wasm' ? shardBatch : undefined;
+    const { shard: shardResult, ...cells } = await inWorker({ engine, plans, shard });
+    results[engine] = cells;
+    shardCells ??= shardResult;
+  }
+  let pool: PoolRun = { cells: skip, backends: [] };
+  const headroom: number[] = [];
+  if (flags.only.includes('pool')) {
+    progress(`timing ${ENGINE_LABEL.pool} (${flags.poolSize} workers) ...`);
+    headroom.push(await parallelHeadroom(flags.poolSize));
+    pool = await runPool(flags.poolSize, fastPlan);
+    headroom.push(await parallelHeadroom(flags.poolSize));
+  }
+  results.pool = pool.cells;
+  if (flags.only.includes('tensorflow')) {
+    progress('timing native tensorflow ...');
+    results.tensorflow = await runNative(fastPlan);
+  } else results.tensorflow = skip;
+
+  const engines = ENGINES;
+  const headers = engines.map((e) => (e === 'pool' ? `${ENGINE_LABEL.pool} x${flags.poolSize}` : ENGINE_LABEL[e]));
+  const steps: Step[] = ['train', 'sampler'];
+  const rows = steps.map((s) => engines.map((e) => cellText(results[e][s])));
+  const first = Math.max(...steps.map((s) => STEP_LABEL[s].length));
+  const widths = engines.map((_, i) => Math.max(headers[i]!.length, ...rows.map((r) => Math.min(r[i]!.length, 40))));
+  const clip = (t: string) => (t.length > 40 ? `${t.slice(0, 37)}...` : t);
+  console.log(`\n${pad('', first)}  ${headers.map((h, i) => pad(h, widths[i]!, true)).join('  ')}`);
+  steps.forEach((s, k) => {
+    console.log(`${pad(STEP_LABEL[s], first)}  ${rows[k]!.map((t, i) => pad(clip(t), widths[i]!, true)).join('  ')}`);
+  });
+  const notes = new Set<string>();
+  for (const e of engines) for (const s of steps) {
+    const c = results[e][s];
+    if (!c.ok && c.reason.length > 40) notes.add(`${ENGINE_LABEL[e]}: ${c.reason}`);
+  }
+  for (const n of notes) console.log(`  note: ${n}`);
+
+  const targets: Target[] = [
+    { name: 'patched wasm vs cpu, training', step: 'train', fast: 'wasm', slow: 'cpu', goal: 100 },
+    { name: 'patched vs stock wasm, sampler step', step: 'sampler', fast: 'wasm', slow: 'wasm-stock', goal: 5 },
+    { name: 'pool vs one wasm thread, training', step: 'train', fast: 'pool', slow: 'wasm', goal: 1.6 },
+    { name: 'pool vs one wasm thread, sampler step', step: 'sampler', fast: 'pool', slow: 'wasm', goal: 1.6 },
+    { name: 'native vs wasm, training', step: 'train', fast: 'tensorflow', slow: 'wasm', goal: 3 },
+    { name: 'native vs wasm, sampler step', step: 'sampler', fast: 'tensorflow', slow: 'wasm', goal: 3 },
+  ];
+  const checked = targets.map((t) => {
+    const r = ratio(results, t);
+    const status = r.value === undefined ? 'n/a' : r.value >= t.goal ? 'PASS' : 'MISS';
+    return { ...t, ratio: r.value ?? null, status, reason: r.reason ?? null };
+  });
+  const nameWidth = Math.max(...targets.map((t) => t.name.length));
+  console.log(`\n${pad('speedup', nameWidth)}  ${pad('measured', 9, true)}  ${pad('target', 8, true)}  result`);
+  for (const c of checked) {
+    const measured = c.ratio === null ? '-' : `${c.ratio.toFixed(c.ratio >= 10 ? 0 : 2)}x`;
+    const why = c.reason ? `  (${c.reason})` : '';
+    console.log(`${pad(c.name, nameWidth)}  ${pad(measured, 9, true)}  ${pad(`>= ${c.goal}x`, 8, true)}  ${c.status}${why}`);
+  }
+  // what bounds the pool: one thread's time at the shard size, and the main thread's share
+  const poolNotes: string[] = [];
+  for (const st of steps) {
+    const whole = results.wasm[st];
+    const part = shardCells?.[st];
+    if (whole.ok && part?.ok) {
+      poolNotes.push(
+        `${st === 'train' ? 'training' : 'sampler'}: one wasm thread takes ${cellText(part)} at batch ${shardBatch[st]} ` +
+          `vs ${cellText(whole)} at ${st === 'train' ? TRAIN_BATCH : SAMPLER_BATCH}, so ${flags.poolSize} perfect workers ` +
+          `would give ${(whole.timing.ms / part.timing.ms).toFixed(2)}x`,
+      );
+    }
+  }
+  if (pool.trainSplit) {
+    poolNotes.push(
+      `pool training step: slowest worker ${pool.trainSplit.workerMs.toFixed(1)} ms, main thread ` +
+        `${pool.trainSplit.mainMs.toFixed(1)} ms (weights, shards, gradient sum, Adam), the rest messaging and waiting`,
+    );
+  }
+  if (headroom.length) {
+    poolNotes.push(
+      `machine: ${flags.poolSize} threads of plain JS ran ${headroom.map((h) => `${h.toFixed(2)}x`).join(' / ')} ` +
+        `as fast as one (before / after the pool runs; ${flags.poolSize}x on idle cores)`,
+    );
+  }
+  if (poolNotes.length) console.log(`\npool limits (${os.loadavg()[0]?.toFixed(1)} load average now):`);
+  for (const n of poolNotes) console.log(`  ${n}`);
+  const seconds = (performance.now() - started) / 1000;
+  console.log(`\n${seconds.toFixed(0)} s in all; pool workers on ${pool.backends.join(', ') || 'none'}`);
+
+  const out = resolve(process.cwd(), flags.out);
+  mkdirSync(dirname(out), { recursive: true });
+  const json = {
+    date: new Date().toISOString(),
+    tfjs: tf.version.tfjs,
+    node: process.version,
+    cpu: { count: cpus.length, model: cpus[0]?.model ?? null },
+    config: {
+      trainBatch: TRAIN_BATCH,
+      samplerBatch: SAMPLER_BATCH,
+      poolSize: flags.poolSize,
+      fastPlan,
+      cpuPlan: { train: cpuPlan, sampler: cpuSamplerPlan },
+    },
+    results: Object.fromEntries(
+      engines.map((e) => [
+        e,
+        Object.fromEntries(
+          steps.map((s) => {
+            const c = results[e][s];
+            return [s, c.ok ? { ms: c.timing.ms, samples: c.timing.samples, warmup: c.timing.warmup } : { na: c.reason }];
+          }),
+        ),
+      ]),
+    ),
+    poolBackends: pool.backends,
+    poolLimits: {
+      shardBatch,
+      oneThreadAtShard: shardCells
+        ? Object.fromEntries(steps.map((st) => [st, shardCells[st].ok ? { ms: shardCells[st].timing.ms } : { na: shardCells[st].reason }]))
+        : null,
+      trainSplit: pool.trainSplit ?? null,
+      parallelHeadroom: headroom,
+      notes: poolNotes,
+    },
+    loadAverage: os.loadavg(),
+    targets: checked.map(({ name, step, fast, slow, goal, ratio: r, status, reason }) => ({
+      name,
+      step,
+      fast,
+      slow,
+      goal,
+      ratio: r,
+      status,
+      reason,
+    })),
+    seconds,
+  };
+  writeFileSync(`${out}.tmp`, `${JSON.stringify(json, null, 2)}\n`);
+  renameSync(`${out}.tmp`, out);
+  console.log(`wrote ${out}`);
+}
+
+function isEntry(): boolean {
+  const script = process.argv[1];
+  if (!isMainThread || !script) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+const job = (workerData as { ppgnBench?: SingleJob } | null)?.ppgnBench;
+if (!isMainThread && job) {
+  const { parentPort } = await import('node:worker_threads');
+  runSingle(job).then(
+    (result) => parentPort?.postMessage(result),
+    (err: unknown) => parentPort?.postMessage({ error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+  );
+} else if (isEntry()) {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+      process.exit(1);
+    },
+  );
+}

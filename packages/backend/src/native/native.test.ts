@@ -1,0 +1,93 @@
+import { createRequire } from 'node:module';
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import { compareWithCpu } from './check.js';
+import { loadNativeTensorFlow } from './load.js';
+import { appTfjs, nativeRoot, pickBuild } from './paths.js';
+
+function nativeAvailable(): string | undefined {
+  if (process.env.PPGN_NATIVE === '0') return 'PPGN_NATIVE=0';
+  const req = createRequire(import.meta.url);
+  for (const name of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      req.resolve(name);
+      return undefined;
+    } catch {
+      // not installed
+    }
+  }
+  const picked = pickBuild(appTfjs().version, nativeRoot());
+  return 'reason' in picked ? `no native binding (build one with \`ppgn native\`): ${picked.reason}` : undefined;
+}
+const skip = nativeAvailable();
+const title = (t: string) => (skip ? `${t} (skipped: ${skip})` : t);
+
+/** Deterministic inputs in [-1, 1). */
+function values(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = (s / 2 ** 32) * 2 - 1;
+  }
+  return out;
+}
+
+/** Gradients of a small conv net's loss with respect to all its weights, on the current backend. */
+function convNetGrads(): Float32Array[] {
+  return tf.tidy(() => {
+    const x = tf.tensor4d(values(4 * 16 * 16 * 3, 1), [4, 16, 16, 3]);
+    const labels = tf.oneHot(tf.tensor1d([1, 3, 5, 7], 'int32'), 10);
+    const w = [
+      tf.tensor4d(values(3 * 3 * 3 * 8, 2), [3, 3, 3, 8]).mul(0.3),
+      tf.tensor1d(values(8, 3)).mul(0.1),
+      tf.tensor4d(values(3 * 3 * 8 * 16, 4), [3, 3, 8, 16]).mul(0.2),
+      tf.tensor1d(values(16, 5)).mul(0.1),
+      tf.tensor2d(values(4 * 4 * 16 * 10, 6), [4 * 4 * 16, 10]).mul(0.1),
+      tf.tensor1d(values(10, 7)).mul(0.1),
+    ];
+    const loss = (...p: tf.Tensor[]) => {
+      const [k1, b1, k2, b2, wd, bd] = p as [tf.Tensor4D, tf.Tensor1D, tf.Tensor4D, tf.Tensor1D, tf.Tensor2D, tf.Tensor1D];
+      let h = tf.relu(tf.add(tf.conv2d(x, k1, 2, 'same'), b1));
+      h = tf.relu(tf.add(tf.conv2d(h as tf.Tensor4D, k2, 2, 'same'), b2));
+      const logits = tf.add(tf.matMul(tf.reshape(h, [4, -1]), wd), bd);
+      return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
+    };
+    return tf.grads(loss)(w).map((g) => g.dataSync() as Float32Array);
+  });
+}
+
+describe('native TensorFlow binding', () => {
+  it.skipIf(skip)(title('loads into this tfjs and passes the numeric check against cpu'), async () => {
+    const r = await loadNativeTensorFlow();
+    expect(r).toMatchObject({ ok: true });
+    expect(tf.findBackendFactory('tensorflow')).toBeTruthy();
+    // One tfjs instance: the backend is visible through the app's CommonJS copy too.
+    const cjs = createRequire(import.meta.url)('@tensorflow/tfjs') as typeof tf;
+    expect(cjs.engine()).toBe(tf.engine());
+    expect(cjs.findBackendFactory('tensorflow')).toBe(tf.findBackendFactory('tensorflow'));
+    expect(await compareWithCpu(tf, 'tensorflow')).toBeNull();
+  });
+
+  it.skipIf(skip)(title("a small conv net's gradients on 'tensorflow' equal cpu's"), async () => {
+    expect((await loadNativeTensorFlow()).ok).toBe(true);
+    await tf.setBackend('tensorflow');
+    const native = convNetGrads();
+    await tf.setBackend('cpu');
+    const cpu = convNetGrads();
+    expect(native.length).toBe(6);
+    for (let k = 0; k < cpu.length; k++) {
+      const a = native[k]!;
+      const b = cpu[k]!;
+      expect(a.length).toBe(b.length);
+      let maxRef = 0;
+      let maxDiff = 0;
+      for (let i = 0; i < b.length; i++) {
+        maxRef = Math.max(maxRef, Math.abs(b[i]!));
+        maxDiff = Math.max(maxDiff, Math.abs(a[i]! - b[i]!));
+      }
+      expect(maxRef).toBeGreaterThan(0);
+      expect(maxDiff / maxRef).toBeLessThan(1e-4);
+    }
+  });
+});

@@ -1,12 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { loadNativeTensorFlow } from '../native/load.js';
 import { randomValues, relativeError, seeded, setupBackends } from './test-utils.js';
 
 /**
- * End to end: tiny models of each kind train with Adam on wasm. At every step the cpu copy
- * of the model is given wasm's current weights, so the gradients of the two backends are
- * compared at the same point (no drift), and the wasm loss has to go down.
+ * End to end: tiny models of each kind train with Adam on wasm, and on native TensorFlow
+ * when a binding loads here. At every step the cpu copy of the model is given the trained
+ * copy's current weights, so the gradients of the two backends are compared at the same
+ * point (no drift), and the loss has to go down.
  */
+await setupBackends();
+const native = await loadNativeTensorFlow();
+const backends = native.ok ? ['wasm', 'tensorflow'] : ['wasm'];
 
 interface Task {
   build: () => tf.LayersModel;
@@ -82,7 +87,7 @@ interface Step {
 }
 
 /** Loss and gradients of every trainable weight, at the given weights, on a backend. */
-async function lossAndGrads(backend: 'cpu' | 'wasm', model: tf.LayersModel, task: Task, weights: Float32Array[]): Promise<Step> {
+async function lossAndGrads(backend: string, model: tf.LayersModel, task: Task, weights: Float32Array[]): Promise<Step> {
   await tf.setBackend(backend);
   tf.tidy(() => model.setWeights(model.getWeights().map((w, i) => tf.tensor(weights[i] as Float32Array, w.shape))));
   return tf.tidy(() => {
@@ -94,30 +99,30 @@ async function lossAndGrads(backend: 'cpu' | 'wasm', model: tf.LayersModel, task
   });
 }
 
-describe('training on wasm', () => {
+describe.each(backends)('training on %s', (backend) => {
   beforeAll(setupBackends);
 
   for (const [name, task] of Object.entries(tasks)) {
     it(`${name}: Adam steps, gradients equal to cpu`, async () => {
-      await tf.setBackend('wasm');
+      await tf.setBackend(backend);
       const model = task.build();
       await tf.setBackend('cpu');
       const reference = task.build();
-      await tf.setBackend('wasm');
+      await tf.setBackend(backend);
       const optimizer = tf.train.adam(0.01);
       const losses: number[] = [];
       for (let step = 0; step < 4; step++) {
-        await tf.setBackend('wasm');
+        await tf.setBackend(backend);
         const weights = model.getWeights().map((w) => w.dataSync() as Float32Array);
-        const wasm = await lossAndGrads('wasm', model, task, weights);
+        const trained = await lossAndGrads(backend, model, task, weights);
         const cpu = await lossAndGrads('cpu', reference, task, weights);
-        expect(relativeError([wasm.loss], [cpu.loss])).toBeLessThan(1e-4);
-        wasm.grads.forEach((g, i) => {
+        expect(relativeError([trained.loss], [cpu.loss])).toBeLessThan(1e-4);
+        trained.grads.forEach((g, i) => {
           const err = relativeError(g, cpu.grads[i] as Float32Array);
           expect(err, `step ${step}, ${model.trainableWeights[i]?.name}`).toBeLessThan(1e-4);
         });
-        losses.push(wasm.loss);
-        await tf.setBackend('wasm');
+        losses.push(trained.loss);
+        await tf.setBackend(backend);
         tf.tidy(() => {
           const x = task.x();
           const y = task.y();
@@ -137,7 +142,7 @@ describe('training on wasm', () => {
       model.dispose();
       await tf.setBackend('cpu');
       reference.dispose();
-      await tf.setBackend('wasm');
+      await tf.setBackend(backend);
     });
   }
 });

@@ -1,8 +1,8 @@
 import type { ImageShape } from '@ppgn/core';
-import { type Dataset, mnist } from '@ppgn/data';
 import type { SamplerSettings } from '@ppgn/sampler';
 import { MNIST_CODE_SIZE, MNIST_H_DAE_SIGMA, MNIST_X_DAE_SIGMA, mnistRecipe } from './recipes/mnist.js';
 import type { Recipe } from './recipes/recipe.js';
+import { SHAPES_CODE_SIZE, SHAPES_H_DAE_SIGMA, SHAPES_X_DAE_SIGMA, shapesRecipe } from './recipes/shapes.js';
 
 /** How the parts of a zoo entry fit together (layer names, noise levels, code range). */
 export interface EntrySpec {
@@ -24,8 +24,6 @@ export interface EntrySpec {
   conditionObjective: 'log-softmax' | 'diagonal';
   /** Sampler settings tuned for this entry, per variant (over the variant's official preset). */
   sampler: Partial<Record<string, Partial<SamplerSettings>>>;
-  /** The entry's training and held-out images. */
-  data(): Promise<{ train: Dataset; test: Dataset }>;
 }
 
 export const ZOO_ENTRIES: Readonly<Record<string, EntrySpec>> = {
@@ -42,7 +40,20 @@ export const ZOO_ENTRIES: Readonly<Record<string, EntrySpec>> = {
     recipe: mnistRecipe,
     conditionObjective: 'log-softmax',
     sampler: {},
-    data: async () => ({ train: await mnist({ split: 'train' }), test: await mnist({ split: 'test' }) }),
+  },
+  shapes: {
+    name: 'shapes',
+    imageShape: [32, 32, 3],
+    encoderLayer: 'fc',
+    featureLayer: 'pool2',
+    codeSize: SHAPES_CODE_SIZE,
+    clip: [0, 30],
+    hDaeSigma: SHAPES_H_DAE_SIGMA,
+    xDaeSigma: SHAPES_X_DAE_SIGMA,
+    evaluatorFeatureLayer: 'features',
+    recipe: shapesRecipe,
+    conditionObjective: 'log-softmax',
+    sampler: {},
   },
 };
 

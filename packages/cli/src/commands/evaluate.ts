@@ -69,7 +69,7 @@ export const evalCommand: CommandSpec = {
     await mkdir(out, { recursive: true });
     try {
       const evaluation = await entryEvaluation(zoo);
-      const { train } = await zoo.spec.data();
+      const { train } = await zoo.spec.recipe.data();
       const rows: VariantEvaluation[] = [];
       let t = Date.now();
       rows.push({ variant: 'real test images', metrics: evaluation.realBaseline(), seconds: 0 });

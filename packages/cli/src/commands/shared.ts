@@ -12,7 +12,7 @@ const evaluations = new Map<string, Evaluation>();
 export async function entryEvaluation(zoo: ZooEntry): Promise<Evaluation> {
   const cached = evaluations.get(zoo.name);
   if (cached) return cached;
-  const { train, test } = await zoo.spec.data();
+  const { train, test } = await zoo.spec.recipe.data();
   const evaluation = createSampleEvaluation({
     evaluator: zoo.evaluator(),
     test: { images: test.images({ start: 0, end: test.size }), labels: test.labels },

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadJSON, saveJSON, saveModel } from '@ppgn/core';
+import type { Dataset } from '@ppgn/data';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { entryDir, partExists, workRoot } from '../paths.js';
 
@@ -50,6 +51,8 @@ export interface Recipe {
   entry: string;
   card: Omit<ModelCard, 'parts'>;
   stages: Stage[];
+  /** The entry's training and held-out images. */
+  data(): Promise<{ train: Dataset; test: Dataset }>;
 }
 
 export interface TrainEntryOptions {

@@ -1,0 +1,73 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeGif } from '@ppgn/core';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../main.js';
+
+/** Runs the CLI in-process, capturing what it prints. */
+async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const log = vi.spyOn(console, 'log').mockImplementation((...a) => {
+    out += `${a.join(' ')}\n`;
+  });
+  const error = vi.spyOn(console, 'error').mockImplementation((...a) => {
+    err += `${a.join(' ')}\n`;
+  });
+  try {
+    return { code: await main(argv), out, err };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+  }
+}
+
+describe('ppgn commands on the shipped zoo', () => {
+  let dir: string;
+  beforeAll(() => {
+    process.env.PPGN_BACKEND ??= 'wasm';
+    process.env.PPGN_QUIET = '1';
+    dir = mkdtempSync(join(tmpdir(), 'ppgn-cli-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('sample writes a PNG per sample, a labelled grid, the chain GIF and metrics', async () => {
+    const out = join(dir, 'sample');
+    const r = await run(['sample', '--zoo', 'mnist', '--class', '3', '--variant', 'noiseless-joint-ppgn-h', '--n', '3', '--steps', '8', '--save-every', '4', '--seed', '2', '--out', out, '--eval']);
+    expect(r.err).not.toMatch(/ppgn sample:/);
+    expect(r.code).toBe(0);
+    const files = readdirSync(out);
+    expect(files.filter((f) => /^sample-\d{3}\.png$/.test(f))).toHaveLength(3);
+    expect(files).toContain('grid.png');
+    const gif = decodeGif(readFileSync(join(out, 'chain.gif')));
+    expect(gif.frames).toHaveLength(3); // steps 0, 4, 8
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+    expect(metrics.class).toBe('3');
+    expect(metrics.metrics.count).toBe(3);
+    expect(metrics.metrics.accuracy).toBeGreaterThanOrEqual(0);
+  });
+
+  it('names the bad flag and the allowed values', async () => {
+    const bad = await run(['sample', '--zoo', 'mnist', '--class', '3', '--variant', 'ppgn-z']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain("--variant: 'ppgn-z' is not allowed; use one of dgn-am, ppgn-x, ppgn-h, joint-ppgn-h, noiseless-joint-ppgn-h");
+    const cls = await run(['sample', '--zoo', 'mnist', '--class', '12', '--out', join(dir, 'x')]);
+    expect(cls.code).toBe(2);
+    expect(cls.err).toContain("--class: unknown class '12'; classes are 0..9");
+    expect(existsSync(join(dir, 'x'))).toBe(false);
+    const help = await run(['sample', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.out).toContain('--variant <dgn-am|ppgn-x|ppgn-h|joint-ppgn-h|noiseless-joint-ppgn-h>');
+  });
+
+  it('eval writes the table with the real baseline and each variant asked for', async () => {
+    const out = join(dir, 'eval');
+    const r = await run(['eval', '--zoo', 'mnist', '--per-class', '2', '--steps', '4', '--variant', 'dgn-am', '--sheets', '2', '--out', out]);
+    expect(r.code).toBe(0);
+    const table = readFileSync(join(out, 'table.md'), 'utf8');
+    expect(table).toMatch(/\| real test images \|/);
+    expect(table).toMatch(/\| dgn-am \|/);
+    expect(readdirSync(out)).toEqual(expect.arrayContaining(['dgn-am-grid.png', 'dgn-am-neighbours-pixel.png', 'dgn-am-neighbours-feature.png', 'metrics.json']));
+  });
+});

@@ -1,0 +1,337 @@
+import { join } from 'node:path';
+import { loadModel } from '@ppgn/core';
+import { encoderAt } from '@ppgn/condition-classifier';
+import type { ImageShape } from '@ppgn/core';
+import type { Dataset } from '@ppgn/data';
+import { buildDiscriminator, buildGenerator, type GeneratorLosses, type GeneratorNoise, trainGenerator } from '@ppgn/generator';
+import { buildHDae, buildXDae, trainHDae, trainXDae } from '@ppgn/priors';
+import * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { entryDir } from '../paths.js';
+import { buildConditionClassifier, buildEvaluatorClassifier } from '../architectures.js';
+import { classifierAccuracy, trainClassifier } from '../train-classifier.js';
+import { type PartReport, type Recipe, type Stage, type StageContext, scaled, stageClock } from './recipe.js';
+
+/** Everything that differs between PPGN zoo entries; the stages are the same. */
+export interface PpgnRecipeConfig {
+  entry: string;
+  description: string;
+  /** Where the images come from, for the model card. */
+  dataDescription: string;
+  split: string;
+  imageShape: ImageShape;
+  classNames: string[];
+  data(): Promise<{ train: Dataset; test: Dataset }>;
+  /** Size of the code h = E(x): the post-ReLU `fc` layer of the condition classifier. */
+  codeSize: number;
+  /** Random shifts (pixels) when training the classifiers. */
+  maxShift: number;
+  steps: { classifier: number; evaluator: number; generator: number; joint: number; hDae: number; xDae: number };
+  generator: { fcUnits: number[]; baseChannels: number };
+  discriminatorChannels: number[];
+  hDaeSigma: number;
+  xDaeSigma: number;
+}
+
+/** The PPGN stages for one entry: C (and E), the evaluator, G, the joint G, the h-DAE and the x-DAE. */
+export function ppgnRecipe(cfg: PpgnRecipeConfig): Recipe {
+  const data = cfg.data;
+  const shape = cfg.imageShape;
+  const numClasses = cfg.classNames.length;
+  const shapeText = shape.join('x');
+
+  function classifierStage(args: {
+    name: string;
+    summary: string;
+    seed: number;
+    steps: number;
+    architecture: string;
+    build: () => LayersModel;
+  }): Stage {
+    return {
+      name: args.name,
+      needs: [],
+      summary: args.summary,
+      async run(ctx: StageContext) {
+        const { train, test } = await data();
+        const model = args.build();
+        const clock = await stageClock(ctx);
+        const steps = scaled(args.steps, ctx);
+        const batchSize = 64;
+        await trainClassifier({
+          model,
+          train,
+          steps,
+          batchSize,
+          maxShift: cfg.maxShift,
+          seed: args.seed,
+          checkpointDir: ctx.checkpointDir,
+          checkpointEvery: 250,
+          onStep: ({ step }) => {
+            if (step % 250 === 0) void clock.tick();
+          },
+        });
+        const report: PartReport = {
+          architecture: args.architecture,
+          parameters: model.countParams(),
+          steps,
+          batchSize,
+          trainSeconds: Math.round(clock.seconds()),
+          backend: ctx.backend,
+          seed: args.seed,
+          metrics: {
+            testAccuracy: Number(classifierAccuracy(model, test).toFixed(4)),
+            trainAccuracy: Number(classifierAccuracy(model, train).toFixed(4)),
+          },
+        };
+        return { model, report };
+      },
+    };
+  }
+
+  /** Every training image as one tensor: steps draw seeded batches from it. */
+  async function trainImages(): Promise<{ images: tf.Tensor4D; train: Dataset }> {
+    const { train } = await data();
+    return { images: train.images({ start: 0, end: train.size }), train };
+  }
+
+  const loadClassifier = (entry: string) => loadModel(join(entryDir(entry), 'classifier'));
+
+  /** Checkpoint cadence shared by the long stages; also when the stage clock is saved. */
+  const EVERY = 250;
+
+  function generatorStage(args: {
+    name: string;
+    summary: string;
+    seed: number;
+    steps: number;
+    losses: GeneratorLosses;
+    noise?: GeneratorNoise;
+    /** Start from this trained part's weights (fine-tuning) instead of a fresh G. */
+    initFrom?: string;
+  }): Stage {
+    return {
+      name: args.name,
+      needs: args.initFrom ? ['classifier', args.initFrom] : ['classifier'],
+      summary: args.summary,
+      async run(ctx) {
+        const classifier = await loadClassifier(ctx.entry);
+        const encoder = encoderAt(classifier, 'fc');
+        const featureEncoder = encoderAt(classifier, 'pool2');
+        const G = buildGenerator({ latentSize: cfg.codeSize, imageShape: shape, ...cfg.generator, seed: args.seed });
+        const D = buildDiscriminator({ imageShape: shape, channels: cfg.discriminatorChannels, seed: args.seed + 1 });
+        if (args.initFrom) {
+          const start = await loadModel(join(entryDir(ctx.entry), args.initFrom));
+          G.setWeights(start.getWeights());
+          start.dispose();
+        }
+        const { images } = await trainImages();
+        const clock = await stageClock(ctx);
+        const steps = scaled(args.steps, ctx);
+        const batchSize = 64;
+        const result = await trainGenerator({
+          generator: G,
+          encoder,
+          featureEncoder,
+          discriminator: D,
+          data: images,
+          batchSize,
+          losses: args.losses,
+          noise: args.noise,
+          steps,
+          seed: args.seed,
+          checkpointDir: ctx.checkpointDir,
+          checkpointEvery: EVERY,
+          onStep: ({ step }) => {
+            if (step % EVERY === 0) void clock.tick();
+          },
+        });
+        // Held-out reconstruction: how well G inverts E on test digits.
+        const { test } = await data();
+        const metrics = tf.tidy(() => {
+          const x = test.images({ start: 0, end: 500 });
+          const h = encoder.encode(x);
+          const xr = G.predict(h) as tf.Tensor;
+          const hr = encoder.encode(xr as tf.Tensor4D);
+          return {
+            testImageMse: Number(
+              tf
+                .mean(tf.square(tf.sub(xr, x)))
+                .dataSync()[0]!
+                .toFixed(5),
+            ),
+            testCodeMse: Number(
+              tf
+                .mean(tf.square(tf.sub(hr, h)))
+                .dataSync()[0]!
+                .toFixed(5),
+            ),
+          };
+        });
+        const last = result.history.at(-1) ?? {};
+        images.dispose();
+        D.dispose();
+        classifier.dispose();
+        const report: PartReport = {
+          architecture: `${args.initFrom ? `fine-tuned from ${args.initFrom}; ` : ''}G: h(${cfg.codeSize}) -> dense ${cfg.generator.fcUnits.join(', ')} -> ${cfg.generator.baseChannels}-channel map -> upconv k4 s2 + conv k3 stages -> ${shapeText} sigmoid, LeakyReLU 0.3; D: conv k4 s2 ${cfg.discriminatorChannels.join(', ')} -> logit`,
+          parameters: G.countParams(),
+          steps,
+          batchSize,
+          trainSeconds: Math.round(clock.seconds()),
+          backend: ctx.backend,
+          seed: args.seed,
+          metrics: {
+            ...metrics,
+            losses: JSON.stringify(args.losses),
+            noise: JSON.stringify(args.noise ?? {}),
+            finalLosses: JSON.stringify(last),
+            pausedD: result.paused.discriminator,
+            pausedAdversarial: result.paused.adversarial,
+          },
+        };
+        return { model: G, report };
+      },
+    };
+  }
+
+  const hDaeStage: Stage = {
+    name: 'h-dae',
+    needs: ['classifier'],
+    summary: `DAE on h (PPGN-h prior), sigma ${cfg.hDaeSigma}`,
+    async run(ctx) {
+      const classifier = await loadClassifier(ctx.entry);
+      const encoder = encoderAt(classifier, 'fc');
+      const { images } = await trainImages();
+      const codes = tf.tidy(() => {
+        const parts: tf.Tensor[] = [];
+        for (let start = 0; start < images.shape[0]; start += 1000) {
+          parts.push(encoder.encode(tf.slice(images, [start, 0, 0, 0], [Math.min(1000, images.shape[0] - start), -1, -1, -1])));
+        }
+        return tf.concat(parts, 0) as tf.Tensor2D;
+      });
+      images.dispose();
+      classifier.dispose();
+      const dae = buildHDae({ size: cfg.codeSize, seed: 21 });
+      const clock = await stageClock(ctx);
+      const steps = scaled(cfg.steps.hDae, ctx);
+      const result = await trainHDae({
+        dae,
+        codes,
+        sigma: cfg.hDaeSigma,
+        batchSize: 64,
+        steps,
+        seed: 21,
+        checkpointDir: ctx.checkpointDir,
+        checkpointEvery: EVERY,
+        onStep: ({ step }) => {
+          if (step % EVERY === 0) void clock.tick();
+        },
+      });
+      codes.dispose();
+      return {
+        model: dae,
+        report: {
+          architecture: `MLP ${cfg.codeSize}-${dae.layers
+            .filter((l) => l.getClassName() === 'Dense')
+            .map((l) => (l.getConfig() as { units: number }).units)
+            .join('-')}`,
+          parameters: dae.countParams(),
+          steps,
+          batchSize: 64,
+          trainSeconds: Math.round(clock.seconds()),
+          backend: ctx.backend,
+          seed: 21,
+          metrics: { sigma: cfg.hDaeSigma, finalLosses: JSON.stringify(result.history.at(-1) ?? {}) },
+        },
+      };
+    },
+  };
+
+  const xDaeStage: Stage = {
+    name: 'x-dae',
+    needs: [],
+    summary: `DAE on pixels (PPGN-x prior), sigma ${cfg.xDaeSigma}`,
+    async run(ctx) {
+      const { images } = await trainImages();
+      const dae = buildXDae({ imageShape: shape, seed: 31 });
+      const clock = await stageClock(ctx);
+      const steps = scaled(cfg.steps.xDae, ctx);
+      const result = await trainXDae({
+        dae,
+        images,
+        sigma: cfg.xDaeSigma,
+        batchSize: 64,
+        steps,
+        seed: 31,
+        checkpointDir: ctx.checkpointDir,
+        checkpointEvery: EVERY,
+        onStep: ({ step }) => {
+          if (step % EVERY === 0) void clock.tick();
+        },
+      });
+      images.dispose();
+      return {
+        model: dae,
+        report: {
+          architecture: 'conv encoder 32-64 (stride 2) / upconv decoder, sigmoid output',
+          parameters: dae.countParams(),
+          steps,
+          batchSize: 64,
+          trainSeconds: Math.round(clock.seconds()),
+          backend: ctx.backend,
+          seed: 31,
+          metrics: { sigma: cfg.xDaeSigma, finalLosses: JSON.stringify(result.history.at(-1) ?? {}) },
+        },
+      };
+    },
+  };
+
+  return {
+    entry: cfg.entry,
+    data,
+    card: {
+      entry: cfg.entry,
+      description: cfg.description,
+      data: cfg.dataDescription,
+      split: cfg.split,
+      imageShape: shape,
+      classNames: cfg.classNames,
+    },
+    stages: [
+      classifierStage({
+        name: 'classifier',
+        summary: `condition classifier C: conv32-conv32-pool-conv64-conv64-pool-fc${cfg.codeSize}(relu, = E)-logits${numClasses}`,
+        seed: 1,
+        steps: cfg.steps.classifier,
+        architecture: `conv3x3 32, conv3x3 32, maxpool, conv3x3 64, conv3x3 64, maxpool (pool2 = h1), dense ${cfg.codeSize} relu (fc = h), dropout 0.3, dense ${numClasses} logits`,
+        build: () => buildConditionClassifier(shape, numClasses, cfg.codeSize, 1),
+      }),
+      classifierStage({
+        name: 'evaluator',
+        summary: `evaluator (another architecture and seed): conv5x5 24-avgpool-conv5x5 48-avgpool-dense128(elu)-logits${numClasses}`,
+        seed: 101,
+        steps: cfg.steps.evaluator,
+        architecture: `conv5x5 24 elu, avgpool, conv5x5 48 elu, avgpool, dense 128 elu (features), dense ${numClasses} logits`,
+        build: () => buildEvaluatorClassifier(shape, numClasses, 101),
+      }),
+      generatorStage({
+        name: 'generator',
+        summary: 'G as the inverter of E (image + feature + adversarial losses): DGN-AM, PPGN-x and PPGN-h',
+        seed: 11,
+        steps: cfg.steps.generator,
+        losses: { image: 1, feature: 0.1, adversarial: 0.01 },
+      }),
+      generatorStage({
+        name: 'generator-joint',
+        summary: 'G fine-tuned from G as a DAE with E (adds ||E(G(h)) - h||^2 and noise on x and h): Joint PPGN-h',
+        seed: 41,
+        steps: cfg.steps.joint,
+        initFrom: 'generator',
+        losses: { image: 1, feature: 0.1, adversarial: 0.01, code: 0.02 },
+        noise: { x: 0.05, h: 0.5 },
+      }),
+      hDaeStage,
+      xDaeStage,
+    ],
+  };
+}

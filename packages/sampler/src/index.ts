@@ -31,5 +31,5 @@ export {
   type VariantPreset,
 } from './settings.js';
 export { priorTerm, type SamplerTerm, type TermState } from './terms.js';
-export { composite, type InpaintOptions } from './inpaint.js';
+export { composite, inpaintMask, MASK_KINDS, type InpaintOptions, type MaskKind } from './inpaint.js';
 export { detach } from './detach.js';

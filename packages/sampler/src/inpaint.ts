@@ -104,3 +104,33 @@ export function disposeInpaint(state: InpaintState): void {
   tf.dispose([state.real, state.mask, state.known, state.contextWeight]);
 }
 
+
+/** Hole shapes for `inpaintMask`. */
+export const MASK_KINDS = ['square', 'left', 'right', 'top', 'bottom', 'center'] as const;
+export type MaskKind = (typeof MASK_KINDS)[number];
+
+/**
+ * A hole mask [H, W, 1] (1 = hole): a half of the image, a centred square, or a square at a
+ * random position (`square`, side `size` or H/2, placed with `random`, a uniform source in [0, 1)).
+ */
+export function inpaintMask(kind: MaskKind, height: number, width: number, options: { size?: number; random?: () => number } = {}): Tensor {
+  if (!MASK_KINDS.includes(kind)) throw new Error(`inpaintMask: unknown mask '${kind}'; masks are ${MASK_KINDS.join(', ')}`);
+  const side = options.size ?? Math.round(Math.min(height, width) / 2);
+  if (!Number.isInteger(side) || side < 1 || side > Math.min(height, width)) {
+    throw new Error(`inpaintMask: square side ${side} does not fit a ${height}x${width} image`);
+  }
+  let [top, left, bottom, right] = [0, 0, height, width];
+  if (kind === 'left') right = Math.floor(width / 2);
+  if (kind === 'right') left = Math.floor(width / 2);
+  if (kind === 'top') bottom = Math.floor(height / 2);
+  if (kind === 'bottom') top = Math.floor(height / 2);
+  if (kind === 'center' || kind === 'square') {
+    const random = kind === 'square' && options.random ? options.random : () => 0.5;
+    top = Math.floor(random() * (height - side + 1));
+    left = Math.floor(random() * (width - side + 1));
+    [bottom, right] = [top + side, left + side];
+  }
+  const values = new Float32Array(height * width);
+  for (let r = top; r < bottom; r++) values.fill(1, r * width + left, r * width + right);
+  return tf.tensor3d(values, [height, width, 1]);
+}

@@ -8,6 +8,7 @@ export {
   loadModel,
   loadWeights,
   saveJSON,
+  float32ToFloat16Bits,
   saveModel,
   saveWeights,
   writeFileAtomic,
@@ -15,6 +16,7 @@ export {
   type LoadModelOptions,
   type LoadWeightsOptions,
   type SavedFiles,
+  type SaveModelOptions,
   type SaveWeightsOptions,
 } from './model-files.js';
 export {

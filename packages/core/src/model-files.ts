@@ -440,7 +440,7 @@ async function assertExists(jsonPath: string, who: string): Promise<void> {
  * `loadModel(dir).getUserDefinedMetadata()` returns. Refuses to save NaN or infinite
  * weights, so a diverged run never replaces a good model. Atomic: see the module notes.
  */
-export async function saveModel(model: LayersModel, dir: string, meta?: object): Promise<SavedFiles> {
+export async function saveModel(model: LayersModel, dir: string, meta?: object, options: SaveModelOptions = {}): Promise<SavedFiles> {
   const who = 'saveModel';
   let saved: SavedFiles | undefined;
   try {
@@ -449,9 +449,10 @@ export async function saveModel(model: LayersModel, dir: string, meta?: object):
         if (artifacts.modelTopology === undefined || artifacts.modelTopology instanceof ArrayBuffer) {
           throw new Error('model gave no JSON topology');
         }
-        const weights = joinWeightData(artifacts.weightData);
-        const specs = artifacts.weightSpecs ?? [];
+        let weights = joinWeightData(artifacts.weightData);
+        let specs = artifacts.weightSpecs ?? [];
         checkFiniteWeights(specs, weights, 'weights');
+        if (options.quantize === 'float16') ({ specs, weights } = quantizeFloat16(specs, weights));
         const userDefinedMetadata =
           meta === undefined ? artifacts.userDefinedMetadata : { ...(artifacts.userDefinedMetadata ?? {}), ...meta };
         saved = await commitPair(dir, MODEL_STEM, weights, (binName) => {
@@ -474,6 +475,70 @@ export async function saveModel(model: LayersModel, dir: string, meta?: object):
     throw new Error(`${who}: ${dir}: ${(err as Error).message}`);
   }
   return saved!;
+}
+
+/** Options of `saveModel`. */
+export interface SaveModelOptions {
+  /**
+   * Store float32 weights as float16 (half the bytes; tfjs dequantizes on load, values
+   * round to about 3 significant digits). For shipping trained models, not checkpoints.
+   */
+  quantize?: 'float16';
+}
+
+/** Rewrites float32 entries as float16 with the standard tfjs `quantization` manifest field. */
+function quantizeFloat16(
+  specs: tf.io.WeightsManifestEntry[],
+  data: Uint8Array,
+): { specs: tf.io.WeightsManifestEntry[]; weights: Uint8Array } {
+  const outSpecs: tf.io.WeightsManifestEntry[] = [];
+  const parts: Uint8Array[] = [];
+  let offset = 0;
+  for (const spec of specs) {
+    const bytes = entryByteLength(spec, data, offset);
+    const chunk = data.slice(offset, offset + bytes);
+    offset += bytes;
+    if (spec.dtype !== 'float32' || spec.quantization !== undefined) {
+      outSpecs.push(spec);
+      parts.push(chunk);
+      continue;
+    }
+    const values = new Float32Array(chunk.buffer);
+    const half = new Uint16Array(values.length);
+    for (let i = 0; i < values.length; i++) half[i] = float32ToFloat16Bits(values[i]!);
+    outSpecs.push({ ...spec, quantization: { dtype: 'float16', original_dtype: 'float32' } as tf.io.WeightsManifestEntry['quantization'] });
+    parts.push(new Uint8Array(half.buffer));
+  }
+  return { specs: outSpecs, weights: plainBytes(Buffer.concat(parts)) };
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** IEEE half-precision bits of a float32, rounding to nearest even; overflow becomes infinity. */
+export function float32ToFloat16Bits(value: number): number {
+  f32[0] = value;
+  const x = u32[0]!;
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let half = mant >>> shift;
+    const rest = mant & ((1 << shift) - 1);
+    const halfway = 1 << (shift - 1);
+    if (rest > halfway || (rest === halfway && half & 1)) half++;
+    return sign | half;
+  }
+  let half = (e << 10) | (mant >>> 13);
+  const rest = mant & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++;
+  return sign | half;
 }
 
 /**

@@ -112,6 +112,7 @@ export function ppgnRecipe(cfg: PpgnRecipeConfig): Recipe {
   }): Stage {
     return {
       name: args.name,
+      float16: true,
       needs: args.initFrom ? ['classifier', args.initFrom] : ['classifier'],
       summary: args.summary,
       async run(ctx) {
@@ -196,6 +197,7 @@ export function ppgnRecipe(cfg: PpgnRecipeConfig): Recipe {
 
   const hDaeStage: Stage = {
     name: 'h-dae',
+    float16: true,
     needs: ['classifier'],
     summary: `DAE on h (PPGN-h prior), sigma ${cfg.hDaeSigma}`,
     async run(ctx) {
@@ -249,6 +251,7 @@ export function ppgnRecipe(cfg: PpgnRecipeConfig): Recipe {
 
   const xDaeStage: Stage = {
     name: 'x-dae',
+    float16: true,
     needs: [],
     summary: `DAE on pixels (PPGN-x prior), sigma ${cfg.xDaeSigma}`,
     async run(ctx) {

@@ -8,7 +8,7 @@ import {
   type StepLosses,
   type TrainingResult,
   type TrainingRunOptions,
-} from '@ppgn/generator';
+} from '@ppgn/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Scalar, Tensor, Tensor4D, Variable } from '@tensorflow/tfjs-core';
 import { type CaptionInput, type Captioner, captionIds, targetWeights, teacherForcing } from './captioner.js';

@@ -52,3 +52,28 @@ export {
   type GifOptions,
 } from './gif.js';
 export { drawText, GLYPH_ADVANCE, GLYPH_HEIGHT, GLYPH_WIDTH, textWidth, type RawImage } from './bitmap-font.js';
+
+// The resumable training loop shared by every trainer (G, DAEs, classifiers, captioner).
+export { Adam, type AdamOptions } from './training/adam.js';
+export { batchReader, isTensor, type Batch, type BatchReader, type TrainingData } from './training/data.js';
+export {
+  CHECKPOINT_FORMAT,
+  checkpointName,
+  latestCheckpoint,
+  listCheckpoints,
+  readCheckpointMeta,
+  restoreModel,
+  type CheckpointMeta,
+  type CheckpointRef,
+} from './training/checkpoint.js';
+export {
+  checkFinite,
+  NonFiniteLossError,
+  runTraining,
+  stepRng,
+  type StepLosses,
+  type StepReport,
+  type TrainingLoop,
+  type TrainingResult,
+  type TrainingRunOptions,
+} from './training/loop.js';

@@ -14,26 +14,3 @@ export {
   type TrainGeneratorOptions,
   type TrainGeneratorResult,
 } from './train-generator.js';
-export { Adam, type AdamOptions } from './training/adam.js';
-export { batchReader, isTensor, type Batch, type BatchReader, type TrainingData } from './training/data.js';
-export {
-  CHECKPOINT_FORMAT,
-  checkpointName,
-  latestCheckpoint,
-  listCheckpoints,
-  readCheckpointMeta,
-  restoreModel,
-  type CheckpointMeta,
-  type CheckpointRef,
-} from './training/checkpoint.js';
-export {
-  checkFinite,
-  NonFiniteLossError,
-  runTraining,
-  stepRng,
-  type StepLosses,
-  type StepReport,
-  type TrainingLoop,
-  type TrainingResult,
-  type TrainingRunOptions,
-} from './training/loop.js';

@@ -9,7 +9,7 @@ import { buildDiscriminator, buildGenerator } from './builders.js';
 import { dgnGenerator } from './dgn-generator.js';
 import { maxDiff, rectangles, snapshot, tinyEncoder } from './test-helpers.js';
 import { trainGenerator } from './train-generator.js';
-import { NonFiniteLossError } from './training/loop.js';
+import { NonFiniteLossError } from '@ppgn/core';
 
 await initBackend({ backend: 'wasm', verbose: false });
 

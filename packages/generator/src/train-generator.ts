@@ -1,17 +1,23 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Scalar, Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { type Encoder, type ImageShape, type Rng, assertImageBatch, shapeToString } from '@ppgn/core';
-import { DgnGenerator, symbolic } from './dgn-generator.js';
-import { Adam, type AdamOptions } from './training/adam.js';
-import { batchReader, type TrainingData } from './training/data.js';
 import {
+  Adam,
+  type AdamOptions,
+  assertImageBatch,
+  batchReader,
   checkFinite,
+  type Encoder,
+  type ImageShape,
+  type Rng,
   runTraining,
+  shapeToString,
   type StepLosses,
+  type TrainingData,
   type TrainingResult,
   type TrainingRunOptions,
-} from './training/loop.js';
+} from '@ppgn/core';
+import { DgnGenerator, symbolic } from './dgn-generator.js';
 
 /**
  * Weights of G's loss terms. Every term is a mean over its elements, with images in [0, 1],

@@ -3,7 +3,7 @@ import type { Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs-layers';
 import type { Prior } from '@ppgn/core';
-import type { TrainingData, TrainingResult } from '@ppgn/generator';
+import type { TrainingData, TrainingResult } from '@ppgn/core';
 import { type DenoiserTrainingOptions, trainDenoiser } from './train-denoiser.js';
 
 /** Hidden widths of the paper's h DAE (4096-2048-1024-500-1024-2048-4096) as fractions of 4096. */

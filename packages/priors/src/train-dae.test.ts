@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@ppgn/backend';
 import { Rng } from '@ppgn/core';
-import { NonFiniteLossError } from '@ppgn/generator';
+import { NonFiniteLossError } from '@ppgn/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildHDae, daePrior, trainHDae } from './h-dae.js';
 import { distanceToSubspace, maxAbsDiff, rectangles, subspace } from './test-helpers.js';

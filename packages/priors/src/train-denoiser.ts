@@ -11,7 +11,7 @@ import {
   type TrainingData,
   type TrainingResult,
   type TrainingRunOptions,
-} from '@ppgn/generator';
+} from '@ppgn/core';
 
 /** Options shared by `trainHDae` and `trainXDae`. */
 export interface DenoiserTrainingOptions extends TrainingRunOptions {

@@ -3,7 +3,7 @@ import type { Tensor, Tensor4D } from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { assertImageBatch, type ImageShape, type Prior, shapeToString } from '@ppgn/core';
-import type { TrainingData, TrainingResult } from '@ppgn/generator';
+import type { TrainingData, TrainingResult } from '@ppgn/core';
 import { type DenoiserTrainingOptions, trainDenoiser } from './train-denoiser.js';
 
 /** Arguments of `buildXDae`. */

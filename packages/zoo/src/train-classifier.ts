@@ -1,5 +1,5 @@
 import type { Dataset } from '@ppgn/data';
-import { Adam, type AdamOptions, checkFinite, runTraining, type TrainingResult, type TrainingRunOptions } from '@ppgn/generator';
+import { Adam, type AdamOptions, checkFinite, runTraining, type TrainingResult, type TrainingRunOptions } from '@ppgn/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';

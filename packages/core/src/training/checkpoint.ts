@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { loadJSON, loadWeights, saveJSON, saveModel, saveWeights } from '@ppgn/core';
+import { loadJSON, loadWeights, saveJSON, saveModel, saveWeights } from '../model-files.js';
 
 /**
  * Training checkpoints on disk. A checkpoint is one directory `step-<8 digits>` inside the

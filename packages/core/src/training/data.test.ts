@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { Rng } from '@ppgn/core';
+import { Rng } from '../rng.js';
 import { describe, expect, it } from 'vitest';
 import { batchReader } from './data.js';
 

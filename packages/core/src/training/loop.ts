@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { createProgress, type Progress, Rng } from '@ppgn/core';
+import { createProgress, type Progress } from '../progress.js';
+import { Rng } from '../rng.js';
 import type { Adam } from './adam.js';
 import {
   type CheckpointRef,

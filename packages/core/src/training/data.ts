@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
-import type { Rng } from '@ppgn/core';
+import type { Rng } from '../rng.js';
 
 /**
  * Where training batches come from:

@@ -82,16 +82,17 @@ describe('loading errors', () => {
   it('names a missing part and how to train it, and a corrupted weights file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ppgn-zoo-'));
     const previous = process.env.PPGN_ZOO_DIR;
+    const shipped = modelsRoot();
     try {
-      cpSync(join(modelsRoot(), 'mnist'), join(dir, 'mnist'), { recursive: true });
+      cpSync(join(shipped, 'mnist'), join(dir, 'mnist'), { recursive: true });
       process.env.PPGN_ZOO_DIR = dir;
       rmSync(join(dir, 'mnist', 'generator'), { recursive: true });
       await expect(loadZoo('mnist')).rejects.toThrow(/part 'generator' is missing at .*; train it with 'ppgn train mnist'/);
-      cpSync(join(modelsRoot(), 'mnist', 'generator'), join(dir, 'mnist', 'generator'), { recursive: true });
+      cpSync(join(shipped, 'mnist', 'generator'), join(dir, 'mnist', 'generator'), { recursive: true });
       const bin = readdirSync(join(dir, 'mnist', 'classifier')).find((f) => f.endsWith('.bin'))!;
       rmSync(join(dir, 'mnist', 'classifier', bin));
       await expect(loadZoo('mnist')).rejects.toThrow(/classifier.*\.bin/);
-      expect(existsSync(join(modelsRoot(), 'mnist', 'classifier', bin))).toBe(true);
+      expect(existsSync(join(shipped, 'mnist', 'classifier', bin))).toBe(true);
     } finally {
       if (previous === undefined) delete process.env.PPGN_ZOO_DIR;
       else process.env.PPGN_ZOO_DIR = previous;

@@ -36,7 +36,7 @@ describe('ppgn commands on the shipped zoo', () => {
     const out = join(dir, 'sample');
     const r = await run(['sample', '--zoo', 'mnist', '--class', '3', '--variant', 'noiseless-joint-ppgn-h', '--n', '3', '--steps', '8', '--save-every', '4', '--seed', '2', '--out', out, '--eval']);
     expect(r.err).not.toMatch(/ppgn sample:/);
-    expect(r.code).toBe(0);
+    expect(r.code, r.err).toBe(0);
     const files = readdirSync(out);
     expect(files.filter((f) => /^sample-\d{3}\.png$/.test(f))).toHaveLength(3);
     expect(files).toContain('grid.png');
@@ -64,7 +64,7 @@ describe('ppgn commands on the shipped zoo', () => {
   it('eval writes the table with the real baseline and each variant asked for', async () => {
     const out = join(dir, 'eval');
     const r = await run(['eval', '--zoo', 'mnist', '--per-class', '2', '--steps', '4', '--variant', 'dgn-am', '--sheets', '2', '--out', out]);
-    expect(r.code).toBe(0);
+    expect(r.code, r.err).toBe(0);
     const table = readFileSync(join(out, 'table.md'), 'utf8');
     expect(table).toMatch(/\| real test images \|/);
     expect(table).toMatch(/\| dgn-am \|/);

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadJSON, saveJSON, saveModel } from '@ppgn/core';
+import { loadJSON, saveJSON, saveModel, writeFileAtomic } from '@ppgn/core';
 import type { Dataset } from '@ppgn/data';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { entryDir, partExists, workRoot } from '../paths.js';
@@ -114,6 +114,7 @@ export async function trainEntry(recipe: Recipe, options: TrainEntryOptions): Pr
     model.dispose();
     card.parts[stage.name] = report;
     await saveJSON(cardPath(recipe.entry), card);
+    await writeFileAtomic(join(entryDir(recipe.entry), 'README.md'), renderCard(card));
     log(`${recipe.entry}/${stage.name}: saved (${JSON.stringify(report.metrics)})`);
   }
   return card;
@@ -143,4 +144,29 @@ export async function stageClock(ctx: StageContext): Promise<{ tick(): Promise<v
       await saveJSON(file, { seconds: seconds() });
     },
   };
+}
+
+/** The model card as Markdown (written beside card.json as README.md). */
+export function renderCard(card: ModelCard): string {
+  const lines = [
+    `# Zoo entry \`${card.entry}\``,
+    '',
+    card.description,
+    '',
+    `- Data: ${card.data}`,
+    `- Split: ${card.split}`,
+    `- Images: ${card.imageShape.join('x')}, ${card.classNames.length} classes (${card.classNames.join(', ')})`,
+    '',
+    '| part | architecture | parameters | steps x batch | training time (measured here) | backend | metrics |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const [name, p] of Object.entries(card.parts)) {
+    const metrics = Object.entries(p.metrics)
+      .filter(([k]) => !['finalLosses', 'losses', 'noise'].includes(k))
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+    lines.push(`| ${name} | ${p.architecture} | ${p.parameters.toLocaleString('en-US')} | ${p.steps} x ${p.batchSize} | ${p.trainSeconds} s | ${p.backend} | ${metrics} |`);
+  }
+  lines.push('', 'Every part was trained by `ppgn train ' + card.entry + '` (resumable; seeds in card.json).', '');
+  return lines.join('\n');
 }

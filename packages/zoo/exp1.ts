@@ -1,0 +1,12 @@
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '@ppgn/backend';
+import { mnist } from '@ppgn/data';
+import { buildConditionClassifier, buildEvaluatorClassifier } from './src/architectures.js';
+import { trainClassifier, classifierAccuracy } from './src/train-classifier.js';
+console.log(await initBackend());
+const train = await mnist({ split: 'train' }); const test = await mnist({ split: 'test' });
+const which = process.argv[2] ?? 'c';
+const model = which === 'c' ? buildConditionClassifier([28,28,1], 10, 256, 1) : buildEvaluatorClassifier([28,28,1],10,101);
+const t = Date.now();
+await trainClassifier({ model, train, steps: Number(process.argv[3] ?? 100), batchSize: 64, maxShift: 2, seed: 1, progress: false });
+console.log('ms/step', (Date.now() - t) / Number(process.argv[3] ?? 100), 'acc', classifierAccuracy(model, test), tf.memory().numTensors);

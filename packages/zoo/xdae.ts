@@ -1,0 +1,12 @@
+import '@tensorflow/tfjs';
+import { initBackend } from '@ppgn/backend';
+import { buildXDae, trainXDae, denoisingError } from '@ppgn/priors';
+import { mnist } from '@ppgn/data';
+import { Rng } from '@ppgn/core';
+await initBackend();
+const train = await mnist({ split: 'train' }); const test = await mnist({ split: 'test' });
+const images = train.images({ start: 0, end: train.size });
+const lr = Number(process.argv[2]); const seed = Number(process.argv[3] ?? 31);
+const dae = buildXDae({ imageShape: [28, 28, 1], seed, channels: [32, 64] });
+await trainXDae({ dae, images, sigma: 0.2, batchSize: 64, steps: Number(process.argv[4] ?? 400), seed, optimizer: { learningRate: lr }, progress: false, onStep: ({ step, losses }) => { if (step % 100 === 0) console.log(step, JSON.stringify(losses)); } });
+console.log('heldout', denoisingError(dae, test.images({ start: 0, end: 500 }), 0.2, new Rng(1)));

@@ -70,4 +70,36 @@ describe('ppgn commands on the shipped zoo', () => {
     expect(table).toMatch(/\| dgn-am \|/);
     expect(readdirSync(out)).toEqual(expect.arrayContaining(['dgn-am-grid.png', 'dgn-am-neighbours-pixel.png', 'dgn-am-neighbours-feature.png', 'metrics.json']));
   });
+
+  it('visualize writes facets, the top real images and their activations', async () => {
+    const out = join(dir, 'visualize');
+    const r = await run(['visualize', '--zoo', 'mnist', '--layer', 'fc', '--unit', '5', '--facets', '2', '--steps', '6', '--top', '3', '--out', out]);
+    expect(r.code, r.err).toBe(0);
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+    expect(metrics.facetActivations).toHaveLength(2);
+    expect(metrics.topRealActivations).toHaveLength(3);
+    // the top real images are sorted, highest first
+    expect(metrics.topRealActivations[0]).toBeGreaterThanOrEqual(metrics.topRealActivations[2]);
+    expect(readdirSync(out)).toEqual(expect.arrayContaining(['facets.png', 'top-real.png', 'chain.gif']));
+    const bad = await run(['visualize', '--zoo', 'mnist', '--layer', 'fc9', '--unit', '0', '--out', out]);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/fc9.*conv1/);
+    const range = await run(['visualize', '--zoo', 'mnist', '--layer', 'fc', '--unit', '999', '--out', out]);
+    expect(range.err).toMatch(/999/);
+  });
+
+  it('inpaint writes masked | results | original, and measures against the baselines', async () => {
+    const out = join(dir, 'inpaint');
+    const r = await run(['inpaint', '--zoo', 'mnist', '--index', '0', '--mask', 'left', '--class', '7', '--n', '2', '--steps', '3', '--out', out]);
+    expect(r.code, r.err).toBe(0);
+    expect(readdirSync(out)).toContain('inpaint.png');
+    const e = await run(['inpaint', '--zoo', 'mnist', '--evaluate', '4', '--steps', '3', '--out', out]);
+    expect(e.code, e.err).toBe(0);
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+    for (const k of ['sampler', 'meanFill', 'nearestTrain']) expect(metrics.holeMse[k]).toBeGreaterThan(0);
+    expect(metrics.evaluatorAccuracy.original).toBeGreaterThan(0.5);
+    const both = await run(['inpaint', '--zoo', 'mnist', '--index', '0', '--evaluate', '4']);
+    expect(both.code).toBe(2);
+    expect(both.err).toContain('give exactly one of --image FILE, --index N or --evaluate COUNT');
+  });
 });

@@ -100,3 +100,27 @@ describe('loading errors', () => {
     }
   });
 });
+
+describe('the shipped shapes zoo entry (32x32 RGB)', () => {
+  it('loads, samples a colour class with the joint variant, and leaks nothing', async () => {
+    await initBackend({ backend: 'wasm' });
+    const zoo = await loadZoo('shapes');
+    try {
+      expect(zoo.generator.imageShape).toEqual([32, 32, 3]);
+      expect(zoo.classNames).toContain('red circle');
+      const before = tf.memory().numTensors;
+      const result = await sampleClass(zoo, { classIndex: 'red circle', variant: 'noiseless-joint-ppgn-h', n: 2, seed: 1, settings: { steps: 20, saveEvery: 20 } });
+      expect(result.images.shape).toEqual([2, 32, 32, 3]);
+      // a red object: the red channel leads somewhere in each image
+      const redLead = tf.tidy(() => {
+        const [r, g, b] = tf.split(result.images, 3, 3);
+        return tf.max(tf.sub(r!, tf.maximum(g!, b!)), [1, 2, 3]).arraySync() as number[];
+      });
+      for (const lead of redLead) expect(lead).toBeGreaterThan(0.3);
+      result.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    } finally {
+      zoo.dispose();
+    }
+  });
+});

@@ -3,14 +3,15 @@ import type { ZooEntry } from '@ppgn/zoo';
 import * as tf from '@tensorflow/tfjs';
 
 type Evaluation = ReturnType<typeof createSampleEvaluation>;
-const evaluations = new Map<string, Evaluation>();
+/** Keyed by the loaded entry: its evaluator model is freed with it, so nothing outlives it. */
+const evaluations = new WeakMap<ZooEntry, Evaluation>();
 
 /**
- * The sample evaluation of a zoo entry: its evaluator against the held-out images and the
- * training set (loaded once per process; reference images stay in memory).
+ * The sample evaluation of a loaded zoo entry: its evaluator against the held-out images
+ * and the training set (computed once per loaded entry).
  */
 export async function entryEvaluation(zoo: ZooEntry): Promise<Evaluation> {
-  const cached = evaluations.get(zoo.name);
+  const cached = evaluations.get(zoo);
   if (cached) return cached;
   const { train, test } = await zoo.spec.recipe.data();
   const evaluation = createSampleEvaluation({
@@ -18,7 +19,7 @@ export async function entryEvaluation(zoo: ZooEntry): Promise<Evaluation> {
     test: { images: test.images({ start: 0, end: test.size }), labels: test.labels },
     train: train.images({ start: 0, end: train.size }),
   });
-  evaluations.set(zoo.name, evaluation);
+  evaluations.set(zoo, evaluation);
   return evaluation;
 }
 

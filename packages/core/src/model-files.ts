@@ -569,7 +569,7 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
     weightData: arrayBufferOf(data),
   };
   if (json.trainingConfig != null) artifacts.trainingConfig = json.trainingConfig as tf.io.TrainingConfig;
-  if (isRecord(json.userDefinedMetadata)) artifacts.userDefinedMetadata = json.userDefinedMetadata as { [key: string]: {} };
+  if (isRecord(json.userDefinedMetadata)) artifacts.userDefinedMetadata = json.userDefinedMetadata as NonNullable<tf.io.ModelArtifacts["userDefinedMetadata"]>;
   try {
     return await tfl.loadLayersModel(tf.io.fromMemory(artifacts), { strict: options.strict ?? true });
   } catch (err) {

@@ -1,6 +1,6 @@
 import { createSampleEvaluation, type SampleMetrics } from '@ppgn/eval';
 import type { ZooEntry } from '@ppgn/zoo';
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 
 type Evaluation = ReturnType<typeof createSampleEvaluation>;
 /** Keyed by the loaded entry: its evaluator model is freed with it, so nothing outlives it. */

@@ -71,7 +71,8 @@ function tempName(file: string): string {
   return path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
-async function syncDir(dir: string): Promise<void> {
+/** fsyncs a directory so renames in it are durable (best effort; not every platform can). */
+export async function syncDir(dir: string): Promise<void> {
   // Makes the renames durable. Directories cannot be opened for sync on every platform.
   let handle: Awaited<ReturnType<typeof open>> | undefined;
   try {

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { loadJSON, loadWeights, saveJSON, saveModel, saveWeights } from '../model-files.js';
+import { loadJSON, loadWeights, saveJSON, saveModel, saveWeights, syncDir } from '../model-files.js';
 
 /**
  * Training checkpoints on disk. A checkpoint is one directory `step-<8 digits>` inside the
@@ -65,18 +65,6 @@ async function exists(p: string): Promise<boolean> {
     return true;
   } catch {
     return false;
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  let handle: Awaited<ReturnType<typeof open>> | undefined;
-  try {
-    handle = await open(dir, 'r');
-    await handle.sync();
-  } catch {
-    // best effort: not every platform can fsync a directory
-  } finally {
-    await handle?.close().catch(() => undefined);
   }
 }
 

@@ -39,7 +39,9 @@ export const ZOO_ENTRIES: Readonly<Record<string, EntrySpec>> = {
     evaluatorFeatureLayer: 'features',
     recipe: mnistRecipe,
     conditionObjective: 'log-softmax',
-    sampler: {},
+    // Inpainting: the official eps4 = 1e-9 (for 0-255 pixels) leaves the known region
+    // ignored here (hole MSE 0.217, evaluator 50%); 1e-3 gives 0.141 and 76% (200 held-out digits).
+    sampler: { inpainting: { eps4: 1e-3 } },
   },
   shapes: {
     name: 'shapes',

@@ -13,7 +13,7 @@ import { resolveClass } from './sample.js';
 /** Fills the hole of each image (batch) with one variant; the condition is the class when given. */
 export async function inpaintImages(
   zoo: ZooEntry,
-  options: { images: tf.Tensor4D; masks: tf.Tensor4D; classIndex?: number; variant: ZooVariant; seed: number; steps?: number },
+  options: { images: tf.Tensor4D; masks: tf.Tensor4D; classIndex?: number; variant: ZooVariant; seed: number; steps?: number; eps4?: number },
 ): Promise<SampleResult> {
   const parts = zoo.variant(options.variant);
   const tuned = zoo.spec.sampler.inpainting ?? {};
@@ -28,6 +28,7 @@ export async function inpaintImages(
     ...PRESETS.inpainting,
     ...tuned,
     ...(options.steps ? { steps: options.steps } : {}),
+    ...(options.eps4 !== undefined ? { eps4: options.eps4 } : {}),
     inpaint: { image: options.images, mask: options.masks, encoder: zoo.encoder },
     keepTrace: false,
   });
@@ -47,7 +48,10 @@ function holeError(filled: tf.Tensor4D, real: tf.Tensor4D, masks: tf.Tensor4D): 
  * sampler against two baselines (the training set's mean image, and the training image
  * nearest in the known region), and the evaluator's accuracy on the completed images.
  */
-export async function evaluateInpainting(zoo: ZooEntry, options: { count: number; variant: ZooVariant; seed: number; useClass: boolean; steps?: number }) {
+export async function evaluateInpainting(
+  zoo: ZooEntry,
+  options: { count: number; variant: ZooVariant; seed: number; useClass: boolean; steps?: number; eps4?: number },
+) {
   const { train, test } = await zoo.spec.recipe.data();
   const [H, W] = zoo.spec.imageShape;
   const rng = new Rng(options.seed);
@@ -61,7 +65,15 @@ export async function evaluateInpainting(zoo: ZooEntry, options: { count: number
   for (const run of runs) {
     const images = tf.slice(real, [run.i, 0, 0, 0], [run.count, -1, -1, -1]) as tf.Tensor4D;
     const holes = tf.slice(masks, [run.i, 0, 0, 0], [run.count, -1, -1, -1]) as tf.Tensor4D;
-    const result = await inpaintImages(zoo, { images, masks: holes, classIndex: run.label, variant: options.variant, seed: options.seed + run.i, steps: options.steps });
+    const result = await inpaintImages(zoo, {
+      images,
+      masks: holes,
+      classIndex: run.label,
+      variant: options.variant,
+      seed: options.seed + run.i,
+      steps: options.steps,
+      eps4: options.eps4,
+    });
     parts.push(tf.clone(result.images));
     result.dispose();
     tf.dispose([images, holes]);
@@ -123,6 +135,7 @@ export const inpaintCommand: CommandSpec = {
     n: { type: 'integer', help: 'completions per image', min: 1, max: 64, default: 4 },
     variant: { type: 'string', help: 'sampler variant', choices: VARIANT_NAMES, default: 'noiseless-joint-ppgn-h' },
     steps: { type: 'integer', help: 'sampler steps (default the inpainting preset)', min: 1 },
+    eps4: { type: 'number', help: 'weight of the known-region context term', min: 0 },
     seed: { type: 'integer', help: 'random seed', default: 1 },
     out: { type: 'string', help: 'output directory', default: 'out/inpaint' },
   },
@@ -138,7 +151,14 @@ export const inpaintCommand: CommandSpec = {
     const variant = flags.variant as ZooVariant;
     try {
       if (flags.evaluate !== undefined) {
-        const { metrics, sheet } = await evaluateInpainting(zoo, { count: flags.evaluate as number, variant, seed: flags.seed as number, useClass: false, steps: flags.steps as number | undefined });
+        const { metrics, sheet } = await evaluateInpainting(zoo, {
+          count: flags.evaluate as number,
+          variant,
+          seed: flags.seed as number,
+          useClass: false,
+          steps: flags.steps as number | undefined,
+          eps4: flags.eps4 as number | undefined,
+        });
         const rows = Math.min(8, sheet.real.shape[0]);
         const cells = tf.tidy(() =>
           tf.concat(
@@ -184,7 +204,15 @@ export const inpaintCommand: CommandSpec = {
       const classIndex = flags.class === undefined ? undefined : resolveClass(flags.class as string, zoo.classNames, '--class');
       const images = tf.tile(image, [n, 1, 1, 1]) as tf.Tensor4D;
       const masks = tf.tile(tf.expandDims(mask, 0), [n, 1, 1, 1]) as tf.Tensor4D;
-      const result = await inpaintImages(zoo, { images, masks, classIndex, variant, seed: flags.seed as number, steps: flags.steps as number | undefined });
+      const result = await inpaintImages(zoo, {
+        images,
+        masks,
+        classIndex,
+        variant,
+        seed: flags.seed as number,
+        steps: flags.steps as number | undefined,
+        eps4: flags.eps4 as number | undefined,
+      });
       const masked = tf.tidy(() => tf.mul(image, tf.sub(1, mask))) as tf.Tensor4D;
       const row = tf.concat([masked, result.images, image]) as tf.Tensor4D;
       const labels = ['masked', ...Array.from({ length: n }, (_, i) => `result ${i + 1}`), 'original'];

@@ -19,8 +19,8 @@ export interface NeuronVisualization {
   /** The unit's activation on the training images that excite it most, highest first. */
   topRealActivations: number[];
   topRealIndices: number[];
-  /** Mean facet activation / mean top-real activation. */
-  activationVsTopReal: number;
+  /** Mean facet activation / mean top-real activation (null when the unit never fires on real images). */
+  activationVsTopReal: number | null;
   /** Mean pairwise distance of the facets in the evaluator's feature space, and of the top real images. */
   facetDiversity: number;
   topRealDiversity: number;
@@ -76,7 +76,7 @@ export async function visualizeUnit(
     facetActivations,
     topRealActivations,
     topRealIndices: Array.from(indices.dataSync()),
-    activationVsTopReal: mean(facetActivations) / mean(topRealActivations),
+    activationVsTopReal: mean(topRealActivations) > 0 ? mean(facetActivations) / mean(topRealActivations) : null,
     facetDiversity: meanPairwiseDistance(facetFeatures.features, facetFeatures.featureDim),
     topRealDiversity: meanPairwiseDistance(topFeatures.features, topFeatures.featureDim),
   };
@@ -127,7 +127,7 @@ export const visualizeCommand: CommandSpec = {
       result.dispose();
       top.dispose();
       console.log(
-        `${report.layer}[${report.unit}]: facets reach ${(report.activationVsTopReal * 100).toFixed(0)}% of the top real images' activation; facet diversity ${report.facetDiversity.toFixed(2)} (top real ${report.topRealDiversity.toFixed(2)}); wrote ${out}`,
+        `${report.layer}[${report.unit}]: ${report.activationVsTopReal === null ? 'the unit never fires on the training images' : `facets reach ${(report.activationVsTopReal * 100).toFixed(0)}% of the top real images' activation`}; facet diversity ${report.facetDiversity.toFixed(2)} (top real ${report.topRealDiversity.toFixed(2)}); wrote ${out}`,
       );
     } finally {
       zoo.dispose();

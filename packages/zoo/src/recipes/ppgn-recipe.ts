@@ -65,11 +65,7 @@ export function ppgnRecipe(cfg: PpgnRecipeConfig): Recipe {
           batchSize,
           maxShift: cfg.maxShift,
           seed: args.seed,
-          checkpointDir: ctx.checkpointDir,
-          checkpointEvery: 250,
-          onStep: ({ step }) => {
-            if (step % 250 === 0) void clock.tick();
-          },
+          ...clock.run,
         });
         const report: PartReport = {
           architecture: args.architecture,
@@ -106,8 +102,6 @@ export function ppgnRecipe(cfg: PpgnRecipeConfig): Recipe {
 
   const loadClassifier = (entry: string) => loadModel(join(entryDir(entry), 'classifier'));
 
-  /** Checkpoint cadence shared by the long stages; also when the stage clock is saved. */
-  const EVERY = 250;
 
   function generatorStage(args: {
     name: string;
@@ -150,11 +144,7 @@ export function ppgnRecipe(cfg: PpgnRecipeConfig): Recipe {
           noise: args.noise,
           steps,
           seed: args.seed,
-          checkpointDir: ctx.checkpointDir,
-          checkpointEvery: EVERY,
-          onStep: ({ step }) => {
-            if (step % EVERY === 0) void clock.tick();
-          },
+          ...clock.run,
         });
         // Held-out reconstruction: how well G inverts E on test digits.
         const { test } = await data();
@@ -234,11 +224,7 @@ export function ppgnRecipe(cfg: PpgnRecipeConfig): Recipe {
         batchSize: 64,
         steps,
         seed: 21,
-        checkpointDir: ctx.checkpointDir,
-        checkpointEvery: EVERY,
-        onStep: ({ step }) => {
-          if (step % EVERY === 0) void clock.tick();
-        },
+        ...clock.run,
       });
       codes.dispose();
       const heldOut = Number(denoisingError(dae, testCodes, cfg.hDaeSigma, new Rng(7)).toFixed(5));
@@ -286,11 +272,7 @@ export function ppgnRecipe(cfg: PpgnRecipeConfig): Recipe {
         batchSize: 64,
         steps,
         seed: 31,
-        checkpointDir: ctx.checkpointDir,
-        checkpointEvery: EVERY,
-        onStep: ({ step }) => {
-          if (step % EVERY === 0) void clock.tick();
-        },
+        ...clock.run,
       });
       images.dispose();
       return {

@@ -130,18 +130,26 @@ export function countParameters(model: LayersModel): number {
 }
 
 /**
- * Training time of a stage summed over interrupted and resumed runs: the time so far is
- * kept in the stage's checkpoint folder and updated whenever `tick` is called.
+ * Training time of a stage summed over interrupted and resumed runs, kept in the stage's
+ * checkpoint folder. `run` holds the checkpoint settings to spread into a training call:
+ * checkpoints every `every` steps, and the time saved with each.
  */
-export async function stageClock(ctx: StageContext): Promise<{ tick(): Promise<void>; seconds(): number }> {
+export async function stageClock(
+  ctx: StageContext,
+  every = 250,
+): Promise<{ seconds(): number; run: { checkpointDir: string; checkpointEvery: number; onStep(report: { step: number }): void } }> {
   const file = join(ctx.checkpointDir, 'seconds.json');
   const prior = existsSync(file) ? (await loadJSON<{ seconds: number }>(file)).seconds : 0;
   const start = Date.now();
   const seconds = () => prior + (Date.now() - start) / 1000;
   return {
     seconds,
-    async tick() {
-      await saveJSON(file, { seconds: seconds() });
+    run: {
+      checkpointDir: ctx.checkpointDir,
+      checkpointEvery: every,
+      onStep({ step }) {
+        if (step % every === 0) void saveJSON(file, { seconds: seconds() });
+      },
     },
   };
 }

@@ -1,19 +1,9 @@
 // Helpers for this package's tests: a tiny seeded model and backend selection.
-import { initBackend } from '@ppgn/backend';
 import { Rng } from '@ppgn/core';
 import * as tf from '@tensorflow/tfjs';
 
 /** The backends every test file runs on. */
-export const BACKENDS = ['cpu', 'wasm'] as const;
-
-let wasmReady: Promise<unknown> | undefined;
-
-/** Registers wasm (once per process) and makes `backend` current. */
-export async function useBackend(backend: (typeof BACKENDS)[number]): Promise<void> {
-  wasmReady ??= initBackend({ backend: 'wasm', verbose: false });
-  await wasmReady;
-  if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} failed to initialise`);
-}
+export { TEST_BACKENDS as BACKENDS, useBackend } from '@ppgn/backend/testing';
 
 /**
  * conv1 (6 channels, 3x3, relu) -> conv2 (5 channels, 3x3, linear) -> flatten ->

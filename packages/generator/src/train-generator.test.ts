@@ -7,7 +7,8 @@ import { loadModel } from '@ppgn/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDiscriminator, buildGenerator } from './builders.js';
 import { dgnGenerator } from './dgn-generator.js';
-import { maxDiff, rectangles, snapshot, tinyEncoder } from './test-helpers.js';
+import { rectangles, tinyEncoder } from '@ppgn/core/testing';
+import { maxDiff, snapshot } from './test-helpers.js';
 import { trainGenerator } from './train-generator.js';
 import { NonFiniteLossError } from '@ppgn/core';
 
@@ -161,7 +162,7 @@ describe('trainGenerator (wasm)', () => {
   it('leaks no tensors over training steps (G, D, feature encoder, noise)', async () => {
     const data = rectangles(16, SHAPE);
     const E = tinyEncoder(SHAPE, LATENT);
-    const E1 = tinyEncoder(SHAPE, 24, 8, 'features');
+    const E1 = tinyEncoder(SHAPE, 24, { seed: 8, id: 'features' });
     const G = makeG(1);
     const D = makeD(2);
     const counts: number[] = [];
@@ -250,7 +251,7 @@ describe('trainGenerator (wasm)', () => {
 
   it('trains a Joint PPGN-h setup (code loss, noise on x, h and h1 through E = E2(E1(x)))', async () => {
     const data = rectangles(32, SHAPE, 5);
-    const E1 = tinyEncoder(SHAPE, 24, 8, 'E1');
+    const E1 = tinyEncoder(SHAPE, 24, { seed: 8, id: 'E1' });
     const head = tf.sequential({ layers: [tf.layers.dense({ inputShape: [24], units: LATENT, kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) })] });
     const featureHead = (h1: tf.Tensor2D) => head.apply(h1) as tf.Tensor2D;
     const E = { ...E1, id: 'E', codeShape: [LATENT], encode: (x: tf.Tensor4D) => tf.tidy(() => featureHead(E1.encode(x))) };

@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@ppgn/backend';
 import { Rng } from '@ppgn/core';
-import { describePriorContract } from '@ppgn/core/testing';
+import { describePriorContract, tinyEncoder } from '@ppgn/core/testing';
 import { buildGenerator, dgnGenerator } from '@ppgn/generator';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildHDae, daePrior, hDaeHiddenUnits } from './h-dae.js';
 import { jointPrior } from './joint-prior.js';
 import { gaussianPrior, l2DecayPrior } from './simple-priors.js';
-import { maxAbsDiff, tinyEncoder } from './test-helpers.js';
+import { maxAbsDiff } from './test-helpers.js';
 import { buildXDae, pixelDaePrior } from './x-dae.js';
 
 await initBackend({ backend: 'wasm', verbose: false });
@@ -32,7 +32,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
       () => pixelDaePrior({ dae: buildXDae({ imageShape: SHAPE, channels: [4, 8], seed: 3 }), sigma: 0.1 }),
       options,
     );
-    describePriorContract(`jointPrior (${backend})`, () => jointPrior({ encoder: tinyEncoder(SHAPE, LATENT) }), options);
+    describePriorContract(`jointPrior (${backend})`, () => jointPrior({ encoder: tinyEncoder(SHAPE, LATENT, { filters: 4 }) }), options);
     describePriorContract(`l2DecayPrior (${backend})`, () => l2DecayPrior({ decay: 0.01 }), options);
     describePriorContract(
       `gaussianPrior per-dim (${backend})`,
@@ -75,7 +75,7 @@ describe('prior math', () => {
   });
 
   it('jointPrior is E(x) - h (over sigma^2 when given), with no generator pass', () => {
-    const E = tinyEncoder([8, 8, 1], 6);
+    const E = tinyEncoder([8, 8, 1], 6, { filters: 4 });
     const h = new Rng(3).normalTensor([2, 6]);
     const x = new Rng(4).uniformTensor([2, 8, 8, 1]) as tf.Tensor4D;
     const byHand = tf.tidy(() => tf.sub(E.encode(x), h));
@@ -119,9 +119,9 @@ describe('prior math', () => {
     expect(() => dae.gradLogProb(h, x)).toThrow('daePrior: DAE maps 64-d codes but h is 128-d');
     const px = pixelDaePrior({ dae: buildXDae({ imageShape: [32, 32, 3], channels: [4] }), sigma: 1 });
     expect(() => px.gradLogProb(h, x)).toThrow('pixelDaePrior: DAE maps 32x32x3 images but x is 28x28x1');
-    const E = tinyEncoder([28, 28, 1], 64, 1, 'E64');
+    const E = tinyEncoder([28, 28, 1], 64, { filters: 4, seed: 1, id: 'E64' });
     expect(() => jointPrior({ encoder: E }).gradLogProb(h, x)).toThrow('jointPrior: encoder E64 gives 64-d codes but h is 128-d');
-    const E2 = tinyEncoder([32, 32, 3], 128, 1, 'E32');
+    const E2 = tinyEncoder([32, 32, 3], 128, { filters: 4, seed: 1, id: 'E32' });
     expect(() => jointPrior({ encoder: E2 }).gradLogProb(h, x)).toThrow('jointPrior: encoder E32 takes 32x32x3 images but x is 28x28x1');
     expect(() => gaussianPrior({ mean: [0, 1] }).gradLogProb(h, x)).toThrow('gaussianPrior: mean/std have 2 values but h is 128-d');
     expect(() => buildXDae({ imageShape: [28, 28, 1], channels: [4, 4, 4] })).toThrow(

@@ -7,7 +7,8 @@ import { Rng } from '@ppgn/core';
 import { NonFiniteLossError } from '@ppgn/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildHDae, daePrior, trainHDae } from './h-dae.js';
-import { distanceToSubspace, maxAbsDiff, rectangles, subspace } from './test-helpers.js';
+import { rectangles } from '@ppgn/core/testing';
+import { distanceToSubspace, maxAbsDiff, subspace } from './test-helpers.js';
 import { denoisingError } from './train-denoiser.js';
 import { buildXDae, pixelDaePrior, trainXDae } from './x-dae.js';
 

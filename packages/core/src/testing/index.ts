@@ -6,3 +6,4 @@ export {
   type GeneratorContractOptions,
   type PriorContractOptions,
 } from './contracts.js';
+export { rectangles, tinyEncoder, type TinyEncoderOptions } from './fixtures.js';

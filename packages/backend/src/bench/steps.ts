@@ -1,7 +1,7 @@
 /** The two measured steps, and timing helpers. */
 import * as tf from '@tensorflow/tfjs';
 import { batchLoss, resolveLoss } from '../pool/losses.js';
-import { benchClassifier, benchGenerator, CLASSES, CODE_SIZE, IMAGE_SHAPE } from './models.js';
+import { benchClassifier, benchGenerator, CLASSES, CODE_SIZE, IMAGE_SHAPE, ZOO_CODE_SIZE, zooClassifier, zooGenerator } from './models.js';
 
 export const TRAIN_BATCH = 64;
 export const SAMPLER_BATCH = 16;
@@ -37,14 +37,21 @@ export async function trainingStepper(batch: number): Promise<{ step: () => numb
   };
 }
 
+/** The G, C pairs a sampler step can run: the small reference pair, or copies of the zoo's shapes models. */
+export type SamplerModels = 'reference' | 'zoo';
+
+function samplerPair(models: SamplerModels): { generator: tf.LayersModel; classifier: tf.LayersModel; codeSize: number } {
+  if (models === 'zoo') return { generator: zooGenerator(), classifier: zooClassifier(), codeSize: ZOO_CODE_SIZE };
+  return { generator: benchGenerator(), classifier: benchClassifier().logits, codeSize: CODE_SIZE };
+}
+
 /**
  * The sampler-shaped step: x = G(h), the gradient of C(x)'s logit for one class with respect
  * to h, and h moved along it (a chain of `batch` codes); returns the mean gradient norm.
  */
-export function samplerStepper(batch: number, seed = 5): { step: () => number; dispose: () => void } {
-  const generator = benchGenerator();
-  const { logits } = benchClassifier();
-  let h = tf.randomNormal([batch, CODE_SIZE], 0, 1, 'float32', seed) as tf.Tensor2D;
+export function samplerStepper(batch: number, seed = 5, models: SamplerModels = 'reference'): { step: () => number; dispose: () => void } {
+  const { generator, classifier: logits, codeSize } = samplerPair(models);
+  let h = tf.randomNormal([batch, codeSize], 0, 1, 'float32', seed) as tf.Tensor2D;
   const climb = tf.grad((code: tf.Tensor) => {
     const x = generator.apply(code, { training: false }) as tf.Tensor;
     const y = logits.apply(x, { training: false }) as tf.Tensor;

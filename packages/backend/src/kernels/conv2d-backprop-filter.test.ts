@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { type BackpropFilterMethod, conv2dBackpropFilter } from './conv2d-backprop-filter.js';
 import {
   compareKernel,
   convOutShape,
@@ -9,6 +10,7 @@ import {
   randomValues,
   relativeError,
   runKernelOn,
+  runOnWasmBackend,
   seeded,
   setupBackends,
 } from './test-utils.js';
@@ -32,6 +34,40 @@ describe('Conv2DBackpropFilter on wasm', () => {
       worst = Math.max(worst, error);
     }
     expect(worst).toBeLessThan(1e-4);
+  });
+
+  it('both methods (GEMM over stride phases, transposed conv) match cpu, the GEMM also in batch chunks', async () => {
+    const rand = seeded(13);
+    const wide = randomConvCases(40, 17, { dilations: true }).map((c, i) =>
+      i % 3 ? c : { ...c, x: [c.x[0], c.x[1], c.x[2], 16] as typeof c.x, filter: [c.filter[0], c.filter[1], 16, c.filter[3]] as typeof c.filter },
+    );
+    for (const c of wide) {
+      const dyShape = convOutShape(c);
+      const inputs = {
+        x: { shape: c.x, values: randomValues(c.x, rand) },
+        dy: { shape: dyShape, values: randomValues(dyShape, rand) },
+      };
+      const attrs = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC' as const, dimRoundingMode: c.dimRoundingMode, filterShape: c.filter };
+      const dilated = { ...attrs, dilations: c.dilations };
+      // cpu has no dilations attribute here: compare dilated cases between the two methods
+      const reference = c.dilations === undefined ? await runKernelOn('cpu', 'Conv2DBackpropFilter', inputs, attrs) : undefined;
+      const runs: [BackpropFilterMethod, { chunkFloats?: number; blockCells?: number }][] = [
+        ['gemm', {}],
+        ['gemm', { chunkFloats: 1, blockCells: 7 }],
+        ['transposed-conv', {}],
+      ];
+      const results = [];
+      for (const [method, tune] of runs) {
+        results.push(
+          await runOnWasmBackend((t, backend) => conv2dBackpropFilter({ inputs: { x: t.x!, dy: t.dy! }, attrs: dilated, backend }, method, tune), inputs),
+        );
+      }
+      for (const [i, r] of results.entries()) {
+        const label = `${runs[i]![0]} ${JSON.stringify(runs[i]![1])} ${JSON.stringify(c)}`;
+        expect(r.shape, label).toEqual(c.filter);
+        expect(relativeError(r.values, (reference ?? results[2]!).values), label).toBeLessThan(1e-4);
+      }
+    }
   });
 
   it('matches cpu for NCHW data', async () => {
@@ -75,6 +111,19 @@ describe('Conv2DBackpropFilter on wasm', () => {
     await expectNoLeaks(() => {
       tf.dispose(tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 2, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 3, 5] }));
     });
-    tf.dispose([x, dy]);
+    const wide = tf.randomNormal([2, 8, 8, 16]);
+    const dy1 = tf.randomNormal([2, 8, 8, 5]);
+    const backend = tf.backend() as Parameters<typeof conv2dBackpropFilter>[0]['backend'];
+    const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 16, 5] } as const;
+    for (const method of ['gemm', 'transposed-conv'] as const) {
+      await expectNoLeaks(() => {
+        const out = conv2dBackpropFilter({ inputs: { x: wide, dy: dy1 }, attrs: { ...attrs, filterShape: [3, 3, 16, 5] }, backend }, method, {
+          chunkFloats: 1,
+          blockCells: 30,
+        });
+        backend.disposeData(out.dataId);
+      });
+    }
+    tf.dispose([x, dy, wide, dy1]);
   });
 });

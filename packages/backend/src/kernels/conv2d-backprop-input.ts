@@ -11,7 +11,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { type ExplicitPad, shape4, type WasmKernelScope, withWasmScope } from './wasm-kernel-scope.js';
 
 /** How the input gradient is computed; 'auto' picks the fastest exact one. */
-export type BackpropInputMethod = 'auto' | 'phases' | 'zero-insert';
+export type BackpropInputMethod = 'auto' | 'phase-convs' | 'phases' | 'zero-insert';
 
 export type Conv2DBackpropInputArgs = {
   inputs: { dy: TensorInfo; filter: TensorInfo };
@@ -69,6 +69,58 @@ export function zeroInsertedGradient(
   };
 }
 
+/** Rearranged filters kept for weights that are used again (a sampler reuses G's and C's). */
+interface CachedFilters {
+  backend: BackendWasm;
+  key: string;
+  filters: TensorInfo[];
+}
+const filterCache = new Map<object, CachedFilters>();
+/** Entries kept at most; a training step replaces every weight, so its entries go stale in one step. */
+const FILTER_CACHE_SIZE = 64;
+
+/**
+ * The rearranged filters of `filter` for layout `key`, built by `build` (which allocates
+ * with `alloc`) or taken from the cache. Reusing them skips the rearranging and lets the
+ * stock Conv2D keep its XNNPACK operator (with the packed weights) across calls, as it
+ * does for any weight tensor. Entries of freed weights are dropped on every call.
+ */
+function rearranged(
+  s: WasmKernelScope,
+  filter: TensorInfo,
+  layout: string,
+  build: (alloc: (shape: number[]) => TensorInfo) => TensorInfo[],
+): TensorInfo[] {
+  const { backend } = s;
+  // Reshapes share a data id, so the shape is part of the key.
+  const key = `[${filter.shape.join(',')}] ${layout}`;
+  for (const [id, entry] of filterCache) {
+    if (entry.backend.dataIdMap.has(id as never)) continue;
+    for (const t of entry.filters) entry.backend.disposeData(t.dataId);
+    filterCache.delete(id);
+  }
+  const hit = filterCache.get(filter.dataId);
+  if (hit && hit.backend === backend && hit.key === key) return hit.filters;
+  if (hit) {
+    for (const t of hit.filters) hit.backend.disposeData(t.dataId);
+    filterCache.delete(filter.dataId);
+  }
+  const filters = build((shape) => backend.makeOutput(shape, 'float32') as TensorInfo);
+  filterCache.set(filter.dataId, { backend, key, filters });
+  if (filterCache.size > FILTER_CACHE_SIZE) {
+    const [oldest, entry] = filterCache.entries().next().value as [object, CachedFilters];
+    for (const t of entry.filters) entry.backend.disposeData(t.dataId);
+    filterCache.delete(oldest);
+  }
+  return filters;
+}
+
+/** Frees every cached filter (tests use it to count buffers). */
+export function clearFilterCache(): void {
+  for (const entry of filterCache.values()) for (const t of entry.filters) entry.backend.disposeData(t.dataId);
+  filterCache.clear();
+}
+
 /**
  * The filter of the transposed correlation, split into stride phases:
  *   G[u, v, co, (rh*sw + rw)*Cin + ci] = w[rh + (th-1-u)*sh, rw + (tw-1-v)*sw, ci, co]
@@ -78,11 +130,21 @@ export function zeroInsertedGradient(
  * loops that cost more than the convolution for large filters.
  */
 export function phaseFilter(s: WasmKernelScope, filter: TensorInfo, sh: number, sw: number): TensorInfo {
+  return rearranged(s, filter, `phases ${sh} ${sw}`, (alloc) => [buildPhaseFilter(s, alloc, filter, sh, sw)])[0] as TensorInfo;
+}
+
+function buildPhaseFilter(
+  s: WasmKernelScope,
+  alloc: (shape: number[]) => TensorInfo,
+  filter: TensorInfo,
+  sh: number,
+  sw: number,
+): TensorInfo {
   const [kh, kw, inC, outC] = shape4(filter.shape);
   const th = Math.ceil(kh / sh);
   const tw = Math.ceil(kw / sw);
   const phases = sh * sw * inC;
-  const out = s.makeOutput([th, tw, outC, phases]);
+  const out = alloc([th, tw, outC, phases]);
   const g = s.backend.typedArrayFromHeap(out);
   const w = s.backend.typedArrayFromHeap(filter);
   g.fill(0);
@@ -159,6 +221,135 @@ function byPhases(s: WasmKernelScope, dy: TensorInfo, filter: TensorInfo, info: 
   return s.slice(full, [0, top, left, 0], [n, inHeight, inWidth, inC]);
 }
 
+/** The taps of a filter of size `k` that stride phase `r` meets: r, r + s, ...; 0 when r >= k. */
+function phaseTaps(k: number, r: number, s: number): number {
+  return r < k ? Math.floor((k - 1 - r) / s) + 1 : 0;
+}
+
+/** The filter of each phase: G[u, v, co, ci] = w[rh + (th-1-u)*sh, rw + (tw-1-v)*sw, ci, co]. */
+function buildPhaseConvFilters(
+  s: WasmKernelScope,
+  alloc: (shape: number[]) => TensorInfo,
+  filter: TensorInfo,
+  phases: { rh: number; rw: number; th: number; tw: number }[],
+  sh: number,
+  sw: number,
+): TensorInfo[] {
+  const [, kw, inC, outC] = shape4(filter.shape);
+  const filters = phases.map((p) => alloc([p.th, p.tw, outC, inC]));
+  // Views after the allocations: growing the heap detaches older ones.
+  const w = s.backend.typedArrayFromHeap(filter);
+  phases.forEach((p, i) => {
+    const g = s.backend.typedArrayFromHeap(filters[i] as TensorInfo);
+    for (let u = 0; u < p.th; u++) {
+      const a = p.rh + (p.th - 1 - u) * sh;
+      for (let v = 0; v < p.tw; v++) {
+        const b = p.rw + (p.tw - 1 - v) * sw;
+        const src = (a * kw + b) * inC * outC;
+        const dst = (u * p.tw + v) * outC * inC;
+        for (let co = 0; co < outC; co++) {
+          let from = src + co;
+          const to = dst + co * inC;
+          for (let ci = 0; ci < inC; ci++, from += outC) g[to + ci] = w[from] as number;
+        }
+      }
+    }
+  });
+  return filters;
+}
+
+/**
+ * dx by stride phases, one exact convolution per phase (undilated filters only). Phase
+ * (rh, rw) holds the rows hh = q*sh + rh and columns q'*sw + rw of the full output; it meets
+ * only the taps rh, rh + sh, ... (Th of them) and rw, rw + sw, ... (Tw):
+ *   dx[q*s + r] = sum_{u < T} dy[q - T + 1 + u] * w[r + (T - 1 - u)*s]
+ * so it is a stride-1 Th x Tw correlation of the un-inserted dy, padded so that it yields
+ * exactly the q this phase needs. Every multiplication is by a real tap (a 3x3 filter at
+ * stride 2 splits into 2x2, 2x1, 1x2 and 1x1 phases; 'phases' pads them all to 2x2 and
+ * computes border blocks that are cropped away), and the phase outputs are written
+ * straight into their rows and columns of dx, with no transpose or crop afterwards.
+ */
+function byPhaseConvs(s: WasmKernelScope, dy: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+  const [n, oh, ow] = shape4(dy.shape);
+  const [kh, kw, inC, outC] = shape4(filter.shape);
+  const { strideHeight: sh, strideWidth: sw, inHeight, inWidth } = info;
+  const { top, left } = info.padInfo;
+  /** The q of phase r (stride st, pad p, size len): rows q*st + r of the full output in p .. p + len - 1. */
+  const span = (r: number, st: number, p: number, len: number) => {
+    const first = Math.ceil((p - r) / st);
+    const last = Math.floor((p + len - 1 - r) / st);
+    return { first, count: last - first + 1 };
+  };
+  type Span = ReturnType<typeof span>;
+  type Phase = { rh: number; rw: number; th: number; tw: number; rows: Span; cols: Span; pads: number[] };
+  const phases: Phase[] = [];
+  let covered = true;
+  for (let rh = 0; rh < sh; rh++) {
+    for (let rw = 0; rw < sw; rw++) {
+      const rows = span(rh, sh, top, inHeight);
+      const cols = span(rw, sw, left, inWidth);
+      if (rows.count <= 0 || cols.count <= 0) continue;
+      const th = phaseTaps(kh, rh, sh);
+      const tw = phaseTaps(kw, rw, sw);
+      // Output j reads dy rows first + j - th + 1 .. first + j: pad (or crop, when negative) to fit.
+      const pads = [th - 1 - rows.first, rows.first + rows.count - oh, tw - 1 - cols.first, cols.first + cols.count - ow];
+      const [t, b, l, r] = pads as [number, number, number, number];
+      // A phase with no taps, or whose windows miss dy altogether, is all zeros.
+      const empty = th === 0 || tw === 0 || oh + Math.min(0, t) + Math.min(0, b) <= 0 || ow + Math.min(0, l) + Math.min(0, r) <= 0;
+      if (empty) covered = false;
+      else phases.push({ rh, rw, th, tw, rows, cols, pads });
+    }
+  }
+  const dx = s.makeOutput([n, inHeight, inWidth, inC]);
+  const key = `phase convs ${sh} ${sw} ${phases.map((p) => `${p.rh},${p.rw}`).join(' ')}`;
+  const filters = rearranged(s, filter, key, (alloc) => buildPhaseConvFilters(s, alloc, filter, phases, sh, sw));
+  const crops = new Map<string, TensorInfo>();
+  const outputs = phases.map((p, i) => {
+    const [padTop, padBottom, padLeft, padRight] = p.pads as [number, number, number, number];
+    const cut = [Math.max(0, -padTop), Math.max(0, -padBottom), Math.max(0, -padLeft), Math.max(0, -padRight)] as const;
+    const key = cut.join(',');
+    let x = crops.get(key);
+    if (!x) {
+      x = s.slice(dy, [0, cut[0], cut[2], 0], [n, oh - cut[0] - cut[1], ow - cut[2] - cut[3], outC]);
+      crops.set(key, x);
+    }
+    return s.run(Conv2D, { x, filter: filters[i] as TensorInfo }, {
+      strides: [1, 1],
+      dilations: [1, 1],
+      pad: [
+        [0, 0],
+        [Math.max(0, padTop), Math.max(0, padBottom)],
+        [Math.max(0, padLeft), Math.max(0, padRight)],
+        [0, 0],
+      ],
+      dataFormat: 'NHWC',
+    });
+  });
+  // Views after every allocation: growing the heap detaches older ones.
+  const out = s.backend.typedArrayFromHeap(dx);
+  if (!covered) out.fill(0);
+  phases.forEach((p, i) => {
+    const y = s.backend.typedArrayFromHeap(outputs[i] as TensorInfo);
+    const { count: qh, first: fh } = p.rows;
+    const { count: qw, first: fw } = p.cols;
+    const row0 = fh * sh + p.rh - top;
+    const col0 = fw * sw + p.rw - left;
+    let from = 0;
+    for (let b = 0; b < n; b++) {
+      for (let j = 0; j < qh; j++) {
+        let to = ((b * inHeight + row0 + j * sh) * inWidth + col0) * inC;
+        const step = sw * inC;
+        if (inC >= 16) {
+          for (let jw = 0; jw < qw; jw++, to += step, from += inC) out.set(y.subarray(from, from + inC), to);
+        } else {
+          for (let jw = 0; jw < qw; jw++, to += step) for (let c = 0; c < inC; c++) out[to + c] = y[from++] as number;
+        }
+      }
+    }
+  });
+  return dx;
+}
+
 /**
  * The input gradient of a 2-D convolution (and the forward pass of conv2dTranspose) as
  * XNNPACK convolutions, replacing the scalar loop of the stock wasm kernel.
@@ -179,12 +370,16 @@ export function conv2dBackpropInput(args: Conv2DBackpropInputArgs, method: Backp
   );
   const dilated = info.dilationHeight > 1 || info.dilationWidth > 1;
   const strided = info.strideHeight > 1 || info.strideWidth > 1;
-  const usePhases = method === 'phases' || (method === 'auto' && strided && !dilated);
-  if (usePhases && dilated) throw new Error('Conv2DBackpropInput: the phase method needs dilations of 1');
+  // One conv per phase wastes no multiplications, but XNNPACK uses its vector lanes poorly
+  // on few output channels; below 16 the merged phase conv is faster (measured at batch 16).
+  const merged = (inputs.filter.shape[2] ?? 0) < 16;
+  const chosen = method === 'auto' ? (strided && !dilated ? (merged ? 'phases' : 'phase-convs') : 'zero-insert') : method;
+  if (chosen !== 'zero-insert' && dilated) throw new Error(`Conv2DBackpropInput: the ${chosen} method needs dilations of 1`);
+  const run = { 'phase-convs': byPhaseConvs, phases: byPhases, 'zero-insert': byZeroInsertion }[chosen];
 
   return withWasmScope(backend, (s) => {
     const dy = channelsFirst ? s.transpose(inputs.dy, [0, 2, 3, 1]) : inputs.dy;
-    const dx = usePhases ? byPhases(s, dy, inputs.filter, info) : byZeroInsertion(s, dy, inputs.filter, info);
+    const dx = run(s, dy, inputs.filter, info);
     return channelsFirst ? s.transpose(dx, [0, 3, 1, 2]) : dx;
   });
 }

@@ -12,6 +12,7 @@ describe('registerWasmTrainingKernels', () => {
   it('registers every training kernel for wasm', () => {
     expect(wasmTrainingKernels.map((k) => k.kernelName).sort()).toEqual(
       [
+        'BatchMatMul',
         'Conv2DBackpropFilter',
         'Conv2DBackpropInput',
         'DepthwiseConv2dNativeBackpropFilter',
@@ -45,7 +46,7 @@ describe('registerWasmTrainingKernels', () => {
     expect(warn).not.toHaveBeenCalled();
     expect(names().length).toBe(before);
     expect(wasmTrainingKernels.map((k) => tf.getKernel(k.kernelName, 'wasm'))).toEqual(kernelFuncs);
-    for (const name of ['Conv2DBackpropInput', 'OneHot', 'MaxPoolGrad']) {
+    for (const name of ['BatchMatMul', 'Conv2DBackpropInput', 'OneHot', 'MaxPoolGrad']) {
       const stock = stockWasmKernel(name);
       expect(stock, name).toBeDefined();
       expect(stock?.kernelFunc).not.toBe(tf.getKernel(name, 'wasm')?.kernelFunc);

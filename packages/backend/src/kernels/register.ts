@@ -8,7 +8,8 @@
  * Missing from wasm, so training stopped with "kernel not registered":
  * - `Conv2DBackpropFilter` (filter gradient of conv2d; input gradient of conv2dTranspose):
  *   one XNNPACK convolution over transposed tensors (batch and channels swapped, dy as the
- *   filter, stride and dilation swapped).
+ *   filter, stride and dilation swapped), or, up to 32 input channels on larger maps,
+ *   XNNPACK matrix products of shifted windows of the input's stride phases with dy.
  * - `DepthwiseConv2dNativeBackpropInput`: an XNNPACK depthwise conv over the zero-inserted
  *   gradient with the flipped filter, plus a sum over the channel multiplier.
  * - `DepthwiseConv2dNativeBackpropFilter`: an XNNPACK depthwise conv with dy as the filter,
@@ -19,10 +20,11 @@
  *
  * Present in wasm but replaced:
  * - `Conv2DBackpropInput` (input gradient of conv2d; the forward pass of conv2dTranspose):
- *   the stock kernel is a scalar C++ loop. Strided cases become one XNNPACK conv over the
- *   un-inserted gradient with the filter split into its stride phases, then a depth-to-space
- *   transpose and a crop: no multiplications by inserted zeros. Stride 1 is one conv with
- *   the flipped, transposed filter; dilated filters conv over the zero-inserted gradient.
+ *   the stock kernel is a scalar C++ loop. Strided cases become one exact XNNPACK conv per
+ *   stride phase over the un-inserted gradient, written straight into its rows and columns
+ *   of dx (below 16 channels, one conv for all phases, a depth-to-space and a crop): no
+ *   multiplications by inserted zeros. Stride 1 is one conv with the flipped, transposed
+ *   filter; dilated filters conv over the zero-inserted gradient.
  *   5-10x faster than the stock kernel on generator-sized layers (measured by
  *   `transposed-conv-timing.test.ts`, run with PPGN_BENCH=1).
  * - `OneHot`: the stock kernel writes int32 words whatever the dtype, so a float32 one-hot
@@ -30,10 +32,14 @@
  * - `MaxPoolGrad`: the stock kernel gives no gradient to a window whose values are all
  *   negative, which is common after LeakyReLU or batch norm. Rewritten to match cpu
  *   exactly (each dy goes to the first maximum of its window); also faster.
+ * - `BatchMatMul`: the stock kernel uses XNNPACK only for an unbatched `a @ b`; with
+ *   transposeA or transposeB (the backward pass of every dense layer) it runs a scalar
+ *   loop, 4-30x slower. Transposed operands are transposed first (or the product is taken
+ *   as (b^T a^T)^T when that moves fewer numbers) and the plain product goes to XNNPACK.
  * The displaced stock kernels stay callable through `stockWasmKernel` (for comparisons).
  *
  * Checked against cpu and kept (`stock-kernels.test.ts`): Conv2D, FusedConv2D (bias +
- * LeakyReLU), DepthwiseConv2dNative, BatchMatMul, MaxPool, AvgPool, AvgPoolGrad,
+ * LeakyReLU), DepthwiseConv2dNative, MaxPool, AvgPool, AvgPoolGrad,
  * ResizeBilinear, ResizeBilinearGrad, LeakyRelu, Prelu, FusedBatchNorm and the ops behind
  * the batch-norm, LSTM and Adam gradients. Not used in training and left alone: the stock
  * `MaxPoolWithArgmax` disagrees with cpu on some windows too.
@@ -44,11 +50,13 @@
  * keeps the stock ones it displaced.
  */
 import { findBackendFactory, getKernel, type KernelConfig, registerKernel, unregisterKernel } from '@tensorflow/tfjs';
+import { batchMatMulConfig } from './batch-mat-mul.js';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
 import { depthwiseConv2dBackpropFilterConfig, depthwiseConv2dBackpropInputConfig } from './depthwise-conv2d-backprop.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { oneHotConfig } from './one-hot.js';
+import { stockKernels, stockWasmKernel } from './stock.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 
 /** Every kernel this package registers for the wasm backend. */
@@ -60,29 +68,13 @@ export const wasmTrainingKernels: readonly KernelConfig[] = [
   unsortedSegmentSumConfig,
   oneHotConfig,
   maxPoolGradConfig,
+  batchMatMulConfig,
 ];
 
 const OURS = Symbol.for('@ppgn/backend:wasm-training-kernel');
-const STOCK = Symbol.for('@ppgn/backend:stock-wasm-kernels');
-
 type Marked = KernelConfig & { [OURS]?: true };
-type GlobalWithStock = typeof globalThis & { [STOCK]?: Map<string, KernelConfig> };
 
-/** Stock wasm kernels this package replaced, kept across module copies. */
-function stockKernels(): Map<string, KernelConfig> {
-  const g = globalThis as GlobalWithStock;
-  g[STOCK] ??= new Map();
-  return g[STOCK];
-}
-
-/**
- * The wasm kernel that tfjs-backend-wasm itself registered under `kernelName`, if this
- * package replaced it (for comparisons and benchmarks). Its wasm bindings are set up
- * along with ours, so it stays callable.
- */
-export function stockWasmKernel(kernelName: string): KernelConfig | undefined {
-  return stockKernels().get(kernelName);
-}
+export { stockWasmKernel };
 
 /** Registers the wasm kernels that training needs (see the list at the top of this file). */
 export function registerWasmTrainingKernels(): void {

@@ -7,6 +7,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { stockWasmKernel } from './stock.js';
 
 /** `[[0, 0], [top, bottom], [left, right], [0, 0]]`, the explicit padding of a 2-D conv. */
 export type ExplicitPad = [[number, number], [number, number], [number, number], [number, number]];
@@ -35,6 +36,22 @@ export class WasmKernelScope {
     return out;
   }
 
+  /**
+   * Runs the stock wasm kernel under `kernelName`: the one this package displaced, or the
+   * registered one when this package has not replaced it (kernels used on a stock backend).
+   */
+  runStock(kernelName: string, inputs: NamedTensorInfoMap, attrs: NamedAttrMap = {}): TensorInfo {
+    const config = stockWasmKernel(kernelName) ?? getKernel(kernelName, 'wasm');
+    if (!config) throw new Error(`wasm kernel '${kernelName}' is not registered`);
+    const out = config.kernelFunc({ inputs, attrs, backend: this.backend });
+    if (Array.isArray(out)) {
+      this.made.push(...out);
+      throw new Error(`stock wasm kernel '${kernelName}' returned ${out.length} outputs, expected one`);
+    }
+    this.made.push(out);
+    return out;
+  }
+
   reshape(x: TensorInfo, shape: number[]): TensorInfo {
     return this.run('Reshape', { x }, { shape });
   }
@@ -42,6 +59,38 @@ export class WasmKernelScope {
   transpose(x: TensorInfo, perm: number[]): TensorInfo {
     if (perm.every((p, i) => p === i)) return x;
     return this.run('Transpose', { x }, { perm });
+  }
+
+  /**
+   * Swaps the last two axes of a float32 `x` [..., R, C] -> [..., C, R] in cache-sized tiles
+   * over heap views (the stock Transpose is a scalar loop, slow on large matrices).
+   */
+  transposeLast2(x: TensorInfo): TensorInfo {
+    const rank = x.shape.length;
+    if (rank < 2) throw new Error(`transposeLast2 needs rank >= 2, got [${x.shape.join(', ')}]`);
+    const rows = x.shape[rank - 2] as number;
+    const cols = x.shape[rank - 1] as number;
+    const out = this.makeOutput([...x.shape.slice(0, -2), cols, rows], x.dtype);
+    const src = this.backend.typedArrayFromHeap(x);
+    const dst = this.backend.typedArrayFromHeap(out);
+    const plane = rows * cols;
+    const batches = plane === 0 ? 0 : src.length / plane;
+    const tile = 32;
+    for (let b = 0; b < batches; b++) {
+      const base = b * plane;
+      for (let r0 = 0; r0 < rows; r0 += tile) {
+        const r1 = Math.min(rows, r0 + tile);
+        for (let c0 = 0; c0 < cols; c0 += tile) {
+          const c1 = Math.min(cols, c0 + tile);
+          for (let c = c0; c < c1; c++) {
+            let to = base + c * rows + r0;
+            let from = base + r0 * cols + c;
+            for (let r = r0; r < r1; r++, to++, from += cols) dst[to] = src[from] as number;
+          }
+        }
+      }
+    }
+    return out;
   }
 
   /** A new uninitialised output buffer, freed with the scope unless returned. */
@@ -90,6 +139,14 @@ export class WasmKernelScope {
   pad(x: TensorInfo, paddings: [number, number][]): TensorInfo {
     if (paddings.every(([a, b]) => a === 0 && b === 0)) return x;
     return this.run('PadV2', { x }, { paddings, constantValue: 0 });
+  }
+
+  /** Frees an intermediate of this scope before the scope ends (bounds memory in loops). */
+  free(t: TensorInfo): void {
+    const at = this.made.indexOf(t);
+    if (at < 0) throw new Error('free: the tensor was not made in this scope');
+    this.made.splice(at, 1);
+    this.backend.disposeData(t.dataId);
   }
 
   /**

@@ -212,6 +212,20 @@ export class DataParallelTrainer {
     const yRow = ys.size / n;
     const xDtype = tensorDtype(xs);
     const yDtype = tensorDtype(ys);
+    const total = this.outputs.reduce((a, s) => a + s.length, 0);
+    const combined = new Float32Array(total);
+    let loss = 0;
+    let summed = 0;
+    let summing = 0;
+    // Each worker's gradients are added as soon as it answers, while the slower ones still
+    // compute: only the last one's sum is left on the main thread's critical path.
+    const accumulate = (r: StepResult, i: number) => {
+      const weight = r.size / n;
+      loss += weight * r.loss;
+      const out = new Float32Array(this.outputBuffers[i]!, 0, total);
+      if (summed++ === 0) for (let j = 0; j < total; j++) combined[j] = weight * out[j]!;
+      else for (let j = 0; j < total; j++) combined[j]! += weight * out[j]!;
+    };
     let start = 0;
     const shards = sizes.map((size, i) => {
       const end = start + size;
@@ -232,22 +246,16 @@ export class DataParallelTrainer {
         },
         [xsPart.buffer as ArrayBuffer, ysPart.buffer as ArrayBuffer],
       ) as Promise<StepResult>;
-      return Promise.all([init, step]).then(([, result]) => result);
+      return Promise.all([init, step]).then(([, result]) => {
+        const added = performance.now();
+        accumulate(result, i);
+        summing += performance.now() - added;
+        return result;
+      });
     });
     const sent = performance.now();
     const results = await Promise.all(shards);
     const received = performance.now();
-
-    const total = this.outputs.reduce((a, s) => a + s.length, 0);
-    const sum = new Float64Array(total);
-    let loss = 0;
-    results.forEach((r, i) => {
-      const weight = r.size / n;
-      loss += weight * r.loss;
-      const out = new Float32Array(this.outputBuffers[i]!, 0, total);
-      for (let j = 0; j < total; j++) sum[j]! += weight * out[j]!;
-    });
-    const combined = Float32Array.from(sum);
 
     // non-trainable weights updated by the forward pass (batch-norm statistics): size-weighted mean
     if (this.outputs.length > this.trainable.length) {
@@ -263,7 +271,7 @@ export class DataParallelTrainer {
     const end = performance.now();
     this.lastTiming = {
       totalMs: end - started,
-      mainMs: sent - started + (end - received),
+      mainMs: sent - started + summing + (end - received),
       workerMs: results.map((r) => r.ms),
     };
     return { loss, grads: combined };

@@ -55,6 +55,7 @@ export { drawText, GLYPH_ADVANCE, GLYPH_HEIGHT, GLYPH_WIDTH, textWidth, type Raw
 
 // The resumable training loop shared by every trainer (G, DAEs, classifiers, captioner).
 export { Adam, type AdamOptions } from './training/adam.js';
+export type { TrainingOptimizer } from './training/optimizer.js';
 export { batchReader, isTensor, type Batch, type BatchReader, type TrainingData } from './training/data.js';
 export {
   CHECKPOINT_FORMAT,

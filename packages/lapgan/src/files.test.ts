@@ -60,6 +60,33 @@ for (const backend of BACKENDS) {
       for (const p of [pyramid, loaded, gOnly]) p.dispose();
     });
 
+    it('saves float16 weights for shipping: half the bytes, samples within float16 rounding', async () => {
+      await useBackend(backend);
+      const pyramid = createPyramid(tinyConfig(), { seed: 4 });
+      const full = path.join(root, `${backend}-f32`);
+      const half = path.join(root, `${backend}-f16`);
+      await savePyramid(pyramid, full, { discriminators: false });
+      await savePyramid(pyramid, half, { discriminators: false, float16: true });
+      const bytes = async (dir: string) => {
+        const g = path.join(dir, 'level-2', 'g');
+        const spec = JSON.parse(await readFile(path.join(g, 'model.json'), 'utf8')) as { weightsManifest: { paths: string[] }[] };
+        return (await readFile(path.join(g, spec.weightsManifest[0]!.paths[0]!))).length;
+      };
+      expect(await bytes(half)).toBe((await bytes(full)) / 2);
+      const start = tf.memory().numTensors;
+      const loaded = await loadPyramid(half);
+      const a = samplePyramid({ pyramid, n: 4, seed: 3 });
+      const b = samplePyramid({ pyramid: loaded, n: 4, seed: 3 });
+      const diff = maxDiff(a.images, b.images);
+      expect(diff).toBeGreaterThan(0);
+      expect(diff).toBeLessThan(0.02);
+      a.dispose();
+      b.dispose();
+      loaded.dispose();
+      expect(tf.memory().numTensors).toBe(start);
+      pyramid.dispose();
+    });
+
     it('round-trips per-class levels and chained pyramids', async () => {
       await useBackend(backend);
       const a = createPyramid(tinyConfig({ perClass: true, numClasses: 2, sizes: [4, 8] }), { seed: 1 });

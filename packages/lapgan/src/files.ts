@@ -44,6 +44,8 @@ export interface PyramidManifest {
 export interface SaveOptions {
   /** Save the discriminators too (needed to continue training). Default: when loaded. */
   discriminators?: boolean;
+  /** Store the weights as float16 (half the bytes, for shipping; loading dequantizes). Default false. */
+  float16?: boolean;
 }
 
 export interface LoadOptions {
@@ -65,8 +67,9 @@ export async function saveLevel(level: PyramidLevel, dir: string, options: SaveO
     const nets = level.nets[c]!;
     const base = path.join(dir, netDir(level.spec, c));
     const meta = { lapgan: { spec: level.spec, class: level.spec.perClass ? c : null } };
-    await saveModel(nets.g, path.join(base, 'g'), meta);
-    if (withD) await saveModel(nets.d!, path.join(base, 'd'), meta);
+    const quantize = { quantize: options.float16 ? ('float16' as const) : undefined };
+    await saveModel(nets.g, path.join(base, 'g'), meta, quantize);
+    if (withD) await saveModel(nets.d!, path.join(base, 'd'), meta, quantize);
   }
 }
 
@@ -137,7 +140,7 @@ export async function savePyramid(pyramid: LapganPyramid, dir: string, options: 
     const level = pyramid.levels[k]!;
     const levelDir = `level-${k}`;
     const withD = options.discriminators ?? level.hasDiscriminators;
-    await saveLevel(level, path.join(dir, levelDir), { discriminators: withD });
+    await saveLevel(level, path.join(dir, levelDir), { discriminators: withD, float16: options.float16 });
     levels.push({ dir: levelDir, spec: level.spec, discriminators: withD, ...level.info });
   }
   const manifest: PyramidManifest = {

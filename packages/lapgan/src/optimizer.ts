@@ -1,7 +1,7 @@
 /**
- * Optimizers of level training. Both are core's `Adam` interface (positional updates over a
- * model's trainable weights, state saved in checkpoints by core's training loop), so a
- * resumed run continues exactly.
+ * Optimizers of level training. Both implement core's `TrainingOptimizer` (positional
+ * updates over a model's trainable weights, state saved in checkpoints by core's training
+ * loop), so a resumed run continues exactly.
  *
  * - Adam (the default): lr 2e-4, beta1 0.5, beta2 0.999 (the usual GAN settings).
  * - SGD with momentum as in Torch's optim.sgd, which the reference LAPGAN code used:
@@ -9,9 +9,9 @@
  *   reference lr 0.02 and momentum 0.7 (reached gradually there), dampening = momentum
  *   (Torch's default).
  */
-import { Adam } from '@ppgn/core';
+import { Adam, type TrainingOptimizer } from '@ppgn/core';
 import * as tf from '@tensorflow/tfjs-core';
-import type { Tensor } from '@tensorflow/tfjs-core';
+import type { Tensor, Variable } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 
 export type OptimizerOptions =
@@ -40,21 +40,33 @@ export function resolveOptimizer(options: OptimizerOptions | 'adam' | 'sgd' | un
   return resolved;
 }
 
-/** Torch-style SGD with momentum behind core's optimizer interface (state: `<prefix>velocity/<i>`). */
-export class MomentumSgd extends Adam {
+/** Torch-style SGD with momentum (state: `<prefix>velocity/<i>`, none before the first update). */
+export class MomentumSgd implements TrainingOptimizer {
+  /** Number of updates applied. */
+  iterations = 0;
+  private readonly variables: Variable[];
   private velocity: Tensor[] = [];
 
   constructor(
     model: LayersModel,
     readonly momentum: number,
     readonly dampening: number,
-    learningRate: number,
+    readonly learningRate: number,
   ) {
-    super(model, { learningRate });
-    super.dispose(); // no Adam moments: this optimizer keeps velocities only
+    for (const [k, v] of Object.entries({ momentum, dampening, learningRate })) {
+      if (!(Number.isFinite(v) && v >= 0 && (k === 'learningRate' || v <= 1))) {
+        throw new Error(`MomentumSgd: ${k} must be ${k === 'learningRate' ? '>= 0' : 'in [0, 1]'}, got ${v}`);
+      }
+    }
+    this.variables = model.trainableWeights.map((w) => w.read() as Variable);
   }
 
-  override apply(grads: readonly Tensor[]): void {
+  /** The variables this optimizer updates, in order. */
+  get vars(): readonly Variable[] {
+    return this.variables;
+  }
+
+  apply(grads: readonly Tensor[]): void {
     const vars = this.vars;
     if (grads.length !== vars.length) throw new Error(`MomentumSgd: got ${grads.length} gradients for ${vars.length} variables`);
     const next = tf.tidy(() =>
@@ -71,7 +83,7 @@ export class MomentumSgd extends Adam {
     this.iterations += 1;
   }
 
-  override stateTensors(prefix = ''): Record<string, Tensor> {
+  stateTensors(prefix = ''): Record<string, Tensor> {
     const out: Record<string, Tensor> = {};
     this.velocity.forEach((t, i) => {
       out[`${prefix}velocity/${i}`] = t;
@@ -79,7 +91,7 @@ export class MomentumSgd extends Adam {
     return out;
   }
 
-  override setState(tensors: Record<string, Tensor>, iterations: number, prefix = ''): void {
+  setState(tensors: Record<string, Tensor>, iterations: number, prefix = ''): void {
     const vars = this.vars;
     const velocity: Tensor[] = [];
     if (iterations > 0) {
@@ -97,14 +109,14 @@ export class MomentumSgd extends Adam {
     this.iterations = iterations;
   }
 
-  override dispose(): void {
+  dispose(): void {
     tf.dispose(this.velocity);
     this.velocity = [];
   }
 }
 
 /** The optimizer `options` describe, over `model`'s trainable weights. */
-export function createOptimizer(model: LayersModel, options: ResolvedOptimizer): Adam {
+export function createOptimizer(model: LayersModel, options: ResolvedOptimizer): TrainingOptimizer {
   return options.type === 'adam'
     ? new Adam(model, { learningRate: options.lr, beta1: options.beta1, beta2: options.beta2, epsilon: options.epsilon })
     : new MomentumSgd(model, options.momentum, options.dampening, options.lr);

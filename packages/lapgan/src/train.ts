@@ -20,7 +20,7 @@
  * training with core's `NonFiniteLossError` (naming the step and the last good checkpoint)
  * before that step's update is applied or anything is saved.
  */
-import { type Adam, checkFinite, type Progress, type Rng, runTraining, stepRng } from '@ppgn/core';
+import { checkFinite, type Progress, type Rng, runTraining, stepRng, type TrainingOptimizer } from '@ppgn/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensorMap, Scalar, Tensor, Tensor2D, Tensor4D, Variable } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
@@ -85,8 +85,8 @@ function bce(logits: Tensor, target: 0 | 1): Scalar {
 
 interface PairState {
   nets: LevelNets;
-  g: Adam;
-  d: Adam;
+  g: TrainingOptimizer;
+  d: TrainingOptimizer;
   order: BatchOrder;
   /** Class of a per-class pair (null: shared pair). */
   classIndex: number | null;
@@ -97,7 +97,7 @@ function readScalar(t: Tensor): number {
 }
 
 /** Gradients keyed by variable name, in the order of `opt.vars` (zeros where none flowed). */
-function ordered(opt: Adam, grads: NamedTensorMap): Tensor[] {
+function ordered(opt: TrainingOptimizer, grads: NamedTensorMap): Tensor[] {
   return opt.vars.map((v) => grads[v.name] ?? tf.zerosLike(v));
 }
 
@@ -113,7 +113,7 @@ export class LevelTrainer {
   /** The networks by checkpoint name: `g`, `d`, or `class-<c>/g`, `class-<c>/d` (the layout `saveLevel` writes). */
   readonly models: Record<string, LayersModel> = {};
   /** Their optimizers, by the same names. */
-  readonly optimizers: Record<string, Adam> = {};
+  readonly optimizers: Record<string, TrainingOptimizer> = {};
   private readonly pairs: PairState[];
   private readonly labels: Int32Array | null;
   /** How errors and the progress display name this level. */

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Variable } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
+import type { TrainingOptimizer } from './optimizer.js';
 
 /** Adam settings (Kingma & Ba). */
 export interface AdamOptions {
@@ -20,7 +21,7 @@ export interface AdamOptions {
  * the bias corrections are recomputed from the count, so a resumed run takes the same
  * steps bit for bit. Updates are positional over `model.trainableWeights`.
  */
-export class Adam {
+export class Adam implements TrainingOptimizer {
   readonly learningRate: number;
   readonly beta1: number;
   readonly beta2: number;

@@ -2,7 +2,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { createProgress, type Progress } from '../progress.js';
 import { Rng } from '../rng.js';
-import type { Adam } from './adam.js';
 import {
   type CheckpointRef,
   latestCheckpoint,
@@ -11,6 +10,7 @@ import {
   restoreModel,
   writeCheckpoint,
 } from './checkpoint.js';
+import type { TrainingOptimizer } from './optimizer.js';
 
 /** Loss values of one step, by name (e.g. `{ total, image, feature }`). */
 export type StepLosses = Record<string, number>;
@@ -104,7 +104,7 @@ export interface TrainingLoop<S> extends TrainingRunOptions {
   /** Models saved in checkpoints, by name. */
   models: Record<string, LayersModel>;
   /** Their optimizers, by the same names. */
-  optimizers: Record<string, Adam>;
+  optimizers: Record<string, TrainingOptimizer>;
   /** JSON loop state carried between steps and saved in checkpoints (e.g. last GAN losses). */
   state: S;
   /** The setup; a checkpoint made with a different one is refused. */

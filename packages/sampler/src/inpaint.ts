@@ -16,8 +16,14 @@ export interface InpaintOptions {
    * or [1|batch, H, W, 1|C].
    */
   mask: Tensor;
-  /** When given (and `init` is not), chains start from h = E(image * (1 - mask)). */
+  /** When given (and `init` is not), chains start from h = E(image * (1 - mask) + fill * mask). */
   encoder?: Encoder;
+  /**
+   * What E sees in the hole at the start: [H, W, C] or [1|batch, H, W, C], or a number.
+   * Default 0 (the masked image). The training set's mean image gives E a neutral guess
+   * instead of a black hole, which it would read as a gap in the strokes.
+   */
+  fill?: Tensor | number;
 }
 
 /** Inpainting tensors in sampler layout; owned (kept) by the sampler. */
@@ -30,6 +36,8 @@ export interface InpaintState {
   known: Tensor4D;
   /** (1 - mask)^2: the derivative weight of the context term */
   contextWeight: Tensor4D;
+  /** [1|B, H, W, C]: what E sees in the hole at the start (the `fill` option; 0 by default) */
+  fill: Tensor4D;
 }
 
 /** Checks shapes and values and builds the kept tensors. Throws naming both sides. */
@@ -69,6 +77,19 @@ export function prepareInpaint(options: InpaintOptions, generator: Generator, ba
   if (!(lo >= 0 && hi <= 1)) {
     throw new Error(`sample: inpaint.mask values lie in [${lo}, ${hi}]; expected values in [0, 1] (1 = hole)`);
   }
+  const { fill } = options;
+  let fillShape: number[] = [1, 1, 1, 1];
+  if (fill instanceof tf.Tensor) {
+    fillShape = fill.rank === 3 ? [1, ...fill.shape] : fill.shape;
+    const [fb, fh, fw, fc] = fillShape;
+    if (fillShape.length !== 4 || fh !== H || fw !== W || fc !== C || (fb !== 1 && fb !== batch)) {
+      throw new Error(
+        `sample: inpaint.fill has shape [${fill.shape.join(', ')}] but the image is ${shapeToString([H, W, C])} with ${batch} chains (expected [${H}, ${W}, ${C}] or [1|${batch}, ${H}, ${W}, ${C}])`,
+      );
+    }
+  } else if (fill !== undefined && !Number.isFinite(fill)) {
+    throw new Error(`sample: inpaint.fill must be a tensor or a finite number, got ${fill}`);
+  }
   if (options.encoder) {
     const e = options.encoder;
     if (shapeToString(e.imageShape) !== shapeToString(generator.imageShape)) {
@@ -82,26 +103,28 @@ export function prepareInpaint(options: InpaintOptions, generator: Generator, ba
     const mk = tf.keep(tf.cast(tf.reshape(mask, m) as Tensor, 'float32')) as Tensor4D;
     const known = tf.keep(tf.sub(1, mk) as Tensor4D);
     const contextWeight = tf.keep(tf.square(known) as Tensor4D);
-    return { real, mask: mk, known, contextWeight };
+    const filler =
+      fill instanceof tf.Tensor ? tf.reshape(tf.cast(fill, 'float32'), fillShape) : tf.fill(fillShape, fill ?? 0);
+    return { real, mask: mk, known, contextWeight, fill: tf.keep(filler as Tensor4D) };
   });
 }
 
 /** G(h) * mask + real * (1 - mask). */
 export function composite(state: InpaintState, generated: Tensor4D): Tensor4D {
-  return tf.add(tf.mul(generated, state.mask), tf.mul(state.real, state.known)) as Tensor4D;
+  return tf.tidy(() => tf.add(tf.mul(generated, state.mask), tf.mul(state.real, state.known)) as Tensor4D);
 }
 
-/** The masked real image(s), image * (1 - mask), repeated to `batch`: what E sees at the start. */
-export function maskedImage(state: InpaintState, batch: number): Tensor4D {
+/** What E sees at the start, image * (1 - mask) + fill * mask, for `batch` chains. */
+export function startImage(state: InpaintState, batch: number): Tensor4D {
   return tf.tidy(() => {
-    const masked = tf.mul(state.real, state.known) as Tensor4D;
-    return masked.shape[0] === batch ? masked : (tf.tile(masked, [batch, 1, 1, 1]) as Tensor4D);
+    const start = tf.add(tf.mul(state.real, state.known), tf.mul(state.fill, state.mask)) as Tensor4D;
+    return start.shape[0] === batch ? start : (tf.tile(start, [batch, 1, 1, 1]) as Tensor4D);
   });
 }
 
 /** Frees the kept tensors. */
 export function disposeInpaint(state: InpaintState): void {
-  tf.dispose([state.real, state.mask, state.known, state.contextWeight]);
+  tf.dispose([state.real, state.mask, state.known, state.contextWeight, state.fill]);
 }
 
 

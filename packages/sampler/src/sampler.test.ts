@@ -558,7 +558,24 @@ for (const backend of BACKENDS) {
         const h = rows(r.h.dataSync(), 3);
         expect(maxRelDiff(h, [expected, expected])).toBeLessThan(1e-5);
         r.dispose();
-        tf.dispose([image, maskT, E]);
+        // With a fill, E sees it in the hole: a number, or an image per chain.
+        const fillImages = [
+          [0.2, 0.9, 0.4, 0.7],
+          [0.5, 0.3, 0.1, 0.6],
+        ];
+        const fillT = tf.tensor4d(fillImages.flat(), [2, ...IMG]);
+        for (const [fill, fills] of [
+          [0.25, [new Array(4).fill(0.25), new Array(4).fill(0.25)]],
+          [fillT, fillImages],
+        ] as const) {
+          const before = tf.memory().numTensors;
+          const f = await sample({ generator: g, inpaint: { image, mask: maskT, encoder, fill }, batch: 2, seed: 1, steps: 0 });
+          const want = fills.map((row) => matMul([real.map((v, j) => v * (1 - mask[j]!) + row[j]! * mask[j]!)], matrix(4, 3, 2))[0]!);
+          expect(maxRelDiff(rows(f.h.dataSync(), 3), want)).toBeLessThan(1e-5);
+          f.dispose();
+          expect(tf.memory().numTensors).toBe(before);
+        }
+        tf.dispose([image, maskT, E, fillT]);
       });
     });
 

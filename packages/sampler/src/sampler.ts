@@ -25,7 +25,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor1D, Tensor4D } from '@tensorflow/tfjs-core';
 import { type Condition, type Encoder, type Generator, type Prior, type Rng, createRng, shapeToString } from '@ppgn/core';
 import { detach } from './detach.js';
-import { type InpaintOptions, type InpaintState, composite, disposeInpaint, maskedImage, prepareInpaint } from './inpaint.js';
+import { type InpaintOptions, type InpaintState, composite, disposeInpaint, prepareInpaint, startImage } from './inpaint.js';
 import {
   DEFAULT_SETTINGS,
   type ResetOptions,
@@ -550,11 +550,11 @@ class Chains {
     };
     if (init === undefined) {
       if (this.inpaint && this.options.inpaint?.encoder) {
-        const masked = maskedImage(this.inpaint, B);
+        const start = startImage(this.inpaint, B);
         try {
-          return encode(this.options.inpaint.encoder, masked, 'the masked inpainting image');
+          return encode(this.options.inpaint.encoder, start, 'the masked inpainting image');
         } finally {
-          masked.dispose();
+          start.dispose();
         }
       }
       return this.noiseCodes();

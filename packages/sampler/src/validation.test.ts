@@ -117,7 +117,13 @@ for (const backend of BACKENDS) {
         { ...base(), inpaint: { image: img, mask, encoder: codeEncoder([8], [8, 8, 1]) } },
         'sample: inpaint.encoder enc accepts 8x8x1 images but generator tiny/generator makes 4x4x1',
       );
-      tf.dispose([img, img3, mask, badMask, bigMask, img5]);
+      const badFill = tf.zeros([4, 4, 3]);
+      await refuses(
+        { ...base(), inpaint: { image: img, mask, fill: badFill } },
+        'sample: inpaint.fill has shape [4, 4, 3] but the image is 4x4x1 with 2 chains (expected [4, 4, 1] or [1|2, 4, 4, 1])',
+      );
+      await refuses({ ...base(), inpaint: { image: img, mask, fill: Number.NaN } }, 'sample: inpaint.fill must be a tensor or a finite number, got NaN');
+      tf.dispose([img, img3, mask, badMask, bigMask, img5, badFill]);
     });
 
     it('start codes and encoders', async () => {

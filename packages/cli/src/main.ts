@@ -2,12 +2,13 @@ import { type CommandSpec, commandHelp, parseFlags, UsageError } from './args.js
 import { demoCommand } from './commands/demo.js';
 import { evalCommand } from './commands/evaluate.js';
 import { inpaintCommand } from './commands/inpaint.js';
+import { lapganCommand } from './commands/lapgan.js';
 import { nativeCommand } from './commands/native.js';
 import { sampleCommand } from './commands/sample.js';
 import { trainCommand } from './commands/train.js';
 import { visualizeCommand } from './commands/visualize.js';
 
-export const commands: CommandSpec[] = [demoCommand, sampleCommand, visualizeCommand, inpaintCommand, evalCommand, trainCommand, nativeCommand];
+export const commands: CommandSpec[] = [demoCommand, sampleCommand, visualizeCommand, inpaintCommand, evalCommand, trainCommand, lapganCommand, nativeCommand];
 
 function mainHelp(): string {
   const lines = ['ppgn <command> [flags]', '', 'Commands:'];

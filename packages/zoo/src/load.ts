@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Condition, Encoder, Generator, Prior } from '@ppgn/core';
 import { loadModel } from '@ppgn/core';
 import { classCondition, encoderAt } from '@ppgn/condition-classifier';
+import { type Captioner, captionCondition, loadCaptioner } from '@ppgn/condition-captioner';
 import { createEvaluator, type Evaluator } from '@ppgn/eval';
 import { dgnGenerator } from '@ppgn/generator';
 import { daePrior, jointPrior, pixelDaePrior } from '@ppgn/priors';
@@ -20,6 +21,26 @@ export interface VariantParts {
   variant: ZooVariant;
   generator: Generator;
   prior?: Prior;
+}
+
+/**
+ * The parts that sample captions (shapes): a captioner for the condition, G and an h-DAE
+ * trained on scenes of one or two objects over the scene encoder's code, and the
+ * attribute evaluator that checks samples against captions.
+ */
+export interface CaptionParts {
+  captioner: Captioner;
+  /** The scene encoder model (attribute outputs); its `fc` layer is E for `generator`. */
+  sceneEncoderModel: LayersModel;
+  sceneEncoder: Encoder;
+  /** G inverting the scene encoder (part 'generator-scenes'). */
+  generator: Generator;
+  /** DAE on the scene encoder's codes (part 'h-dae-scenes'), when trained. */
+  hDae?: LayersModel;
+  /** The attribute evaluator (part 'attribute-evaluator'), when trained. */
+  attributeEvaluator?: LayersModel;
+  /** log p(caption | x) under the captioner; unknown words fail naming the nearest known ones. */
+  condition(caption: string): Condition & { readonly caption: string };
 }
 
 /** A loaded zoo entry: every trained part, plus helpers that wire them for the sampler. */
@@ -40,6 +61,8 @@ export interface ZooEntry {
   jointGenerator?: Generator;
   hDae?: LayersModel;
   xDae?: LayersModel;
+  /** The caption parts, when the entry has a captioner and a scene generator. */
+  captions?: CaptionParts;
   /** log p(class | x) under C, with the variant's objective. */
   classCondition(classIndex: number | string, objective?: 'log-softmax' | 'logit' | 'diagonal'): Condition;
   /** The generator and prior a variant runs with. */
@@ -77,6 +100,7 @@ export async function loadZoo(name: string): Promise<ZooEntry> {
   const generator = dgnGenerator(generatorModel, { id: `${name}/generator` });
   const jointGenerator = jointModel ? dgnGenerator(jointModel, { id: `${name}/generator-joint` }) : undefined;
   const classNames = [...card.classNames];
+  const captions = await loadCaptionParts(name);
 
   const missing = (part: string, variant: string) =>
     new Error(`zoo '${name}': variant ${variant} needs the '${part}' part, which is not trained; run 'ppgn train ${name}'`);
@@ -93,6 +117,7 @@ export async function loadZoo(name: string): Promise<ZooEntry> {
     jointGenerator,
     hDae,
     xDae,
+    captions,
     classCondition(classIndex, objective = 'log-softmax') {
       return classCondition({ model: classifier, classIndex, classNames, objective });
     },
@@ -119,6 +144,32 @@ export async function loadZoo(name: string): Promise<ZooEntry> {
     },
     dispose() {
       for (const m of [classifier, evaluatorModel, generatorModel, jointModel, hDae, xDae]) m?.dispose();
+      captions?.dispose();
+    },
+  };
+}
+
+/** The entry's caption parts, or undefined when it has no captioner or no 'generator-scenes'. */
+async function loadCaptionParts(name: string): Promise<(CaptionParts & { dispose(): void }) | undefined> {
+  const captionerDir = join(entryDir(name), 'captioner');
+  if (!existsSync(join(captionerDir, 'captioner.json'))) return undefined;
+  const generatorModel = await loadPart(name, 'generator-scenes', false);
+  if (!generatorModel) return undefined;
+  const sceneEncoderModel = await loadPart(name, 'scene-encoder', true);
+  const hDae = await loadPart(name, 'h-dae-scenes', false);
+  const attributeEvaluator = await loadPart(name, 'attribute-evaluator', false);
+  const captioner = await loadCaptioner(captionerDir);
+  return {
+    captioner,
+    sceneEncoderModel,
+    sceneEncoder: encoderAt(sceneEncoderModel, 'fc'),
+    generator: dgnGenerator(generatorModel, { id: `${name}/generator-scenes` }),
+    hDae,
+    attributeEvaluator,
+    condition: (caption) => captionCondition({ captioner, caption }),
+    dispose() {
+      for (const m of [generatorModel, sceneEncoderModel, hDae, attributeEvaluator]) m?.dispose();
+      captioner.dispose();
     },
   };
 }

@@ -73,19 +73,24 @@ describe('ppgn commands on the shipped zoo', () => {
 
   it('visualize writes facets, the top real images and their activations', async () => {
     const out = join(dir, 'visualize');
-    const r = await run(['visualize', '--zoo', 'mnist', '--layer', 'fc', '--unit', '5', '--facets', '2', '--steps', '6', '--top', '3', '--out', out]);
+    const r = await run(['visualize', '--zoo', 'mnist', '--layer', 'conv2b', '--unit', '7', '--facets', '2', '--steps', '6', '--top', '3', '--train-images', '2000', '--out', out]);
     expect(r.code, r.err).toBe(0);
     const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
     expect(metrics.facetActivations).toHaveLength(2);
+    // every facet starts where the unit already fires (a silent ReLU has no gradient)
+    expect(metrics.starts).toBe('real');
+    for (const a of metrics.startActivations) expect(a).toBeGreaterThan(0);
     expect(metrics.topRealActivations).toHaveLength(3);
     // the top real images are sorted, highest first
     expect(metrics.topRealActivations[0]).toBeGreaterThanOrEqual(metrics.topRealActivations[2]);
-    expect(readdirSync(out)).toEqual(expect.arrayContaining(['facets.png', 'top-real.png', 'chain.gif']));
+    expect(readdirSync(out)).toEqual(expect.arrayContaining(['facets.png', 'top-real.png', 'sheet.png', 'chain.gif']));
     const bad = await run(['visualize', '--zoo', 'mnist', '--layer', 'fc9', '--unit', '0', '--out', out]);
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/fc9.*conv1/);
     const range = await run(['visualize', '--zoo', 'mnist', '--layer', 'fc', '--unit', '999', '--out', out]);
-    expect(range.err).toMatch(/999/);
+    expect(range.err).toContain("unit 999 is out of range; layer 'fc' has 256 units, 0..255");
+    const position = await run(['visualize', '--zoo', 'mnist', '--layer', 'conv2b', '--unit', '7', '--position', '14,0', '--out', out]);
+    expect(position.err).toContain("position [14,0] is outside layer 'conv2b', whose output is 14x14");
   });
 
   it('inpaint writes masked | results | original, and measures against the baselines', async () => {
@@ -93,13 +98,19 @@ describe('ppgn commands on the shipped zoo', () => {
     const r = await run(['inpaint', '--zoo', 'mnist', '--index', '0', '--mask', 'left', '--class', '7', '--n', '2', '--steps', '3', '--out', out]);
     expect(r.code, r.err).toBe(0);
     expect(readdirSync(out)).toContain('inpaint.png');
-    const e = await run(['inpaint', '--zoo', 'mnist', '--evaluate', '4', '--steps', '3', '--out', out]);
+    const e = await run(['inpaint', '--zoo', 'mnist', '--evaluate', '4', '--steps', '3', '--start', 'mean', '--use-label', '--out', out]);
     expect(e.code, e.err).toBe(0);
     const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+    expect(metrics.start).toBe('mean');
+    expect(metrics.conditionedOnOwnLabel).toBe(true);
+    expect(metrics.settings.steps).toBe(3);
     for (const k of ['sampler', 'meanFill', 'nearestTrain']) expect(metrics.holeMse[k]).toBeGreaterThan(0);
     expect(metrics.evaluatorAccuracy.original).toBeGreaterThan(0.5);
     const both = await run(['inpaint', '--zoo', 'mnist', '--index', '0', '--evaluate', '4']);
     expect(both.code).toBe(2);
     expect(both.err).toContain('give exactly one of --image FILE, --index N or --evaluate COUNT');
+    const label = await run(['inpaint', '--zoo', 'mnist', '--index', '0', '--use-label']);
+    expect(label.code).toBe(2);
+    expect(label.err).toContain('--use-label goes with --evaluate');
   });
 });

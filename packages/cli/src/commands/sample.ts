@@ -1,7 +1,20 @@
 import { join } from 'node:path';
 import { createProgress, type Progress, saveJSON } from '@ppgn/core';
 import { initBackend } from '@ppgn/backend';
-import { loadZoo, sampleClass, VARIANT_NAMES, ZOO_ENTRIES, type ZooVariant } from '@ppgn/zoo';
+import {
+  CAPTION_VARIANTS,
+  type CaptionVariant,
+  captionParts,
+  evaluateCaption,
+  loadZoo,
+  parseShapesCaption,
+  sampleCaption,
+  sampleClass,
+  VARIANT_NAMES,
+  ZOO_ENTRIES,
+  type ZooEntry,
+  type ZooVariant,
+} from '@ppgn/zoo';
 import { type CommandSpec, type ParsedFlags, UsageError } from '../args.js';
 import { writeChainGif, writeEachPng, writeLabelledGrid } from '../outputs.js';
 import { evaluateOnEntry } from './shared.js';
@@ -17,13 +30,16 @@ function settingsFromFlags(flags: ParsedFlags) {
 
 export const sampleCommand: CommandSpec = {
   name: 'sample',
-  summary: 'sample images of a class from a zoo entry with one of the five PPGN variants',
-  usage: 'sample --zoo mnist --class 3 [--variant noiseless-joint-ppgn-h] [--n 16] [--seed 1] [--out DIR] [--eval]',
+  summary: 'sample images of a class (five PPGN variants) or of a caption (shapes) from a zoo entry',
+  usage:
+    'sample --zoo mnist --class 3 [--variant noiseless-joint-ppgn-h] [--n 16] [--seed 1] [--out DIR] [--eval]\n' +
+    '       sample --zoo shapes --caption "a red circle above a blue square" [--variant ppgn-h|dgn-am] [--n 16] [--eval]',
   flags: {
     zoo: { type: 'string', help: 'zoo entry', choices: Object.keys(ZOO_ENTRIES), default: 'mnist' },
     class: { type: 'string', help: 'class index or name' },
+    caption: { type: 'string', help: 'sample this caption instead of a class (entries with a captioner: shapes)' },
     'switch-to': { type: 'string', help: 'switch the condition to this class mid-chain' },
-    variant: { type: 'string', help: 'sampler variant', choices: VARIANT_NAMES, default: 'noiseless-joint-ppgn-h' },
+    variant: { type: 'string', help: 'sampler variant (default noiseless-joint-ppgn-h; ppgn-h for captions)', choices: VARIANT_NAMES },
     n: { type: 'integer', help: 'number of chains (images)', min: 1, max: 1024, default: 16 },
     seed: { type: 'integer', help: 'random seed', default: 1 },
     steps: { type: 'integer', help: 'sampler steps (default: the variant preset)', min: 1 },
@@ -33,10 +49,17 @@ export const sampleCommand: CommandSpec = {
     lr: { type: 'number', help: 'step size', min: 0 },
     'save-every': { type: 'integer', help: 'frame every N steps for the GIF', min: 1 },
     out: { type: 'string', help: 'output directory', default: 'out/sample' },
-    eval: { type: 'boolean', help: 'write metrics.json (evaluator accuracy, IS, Frechet distance, diversity, neighbours)' },
+    eval: {
+      type: 'boolean',
+      help: 'write metrics.json (classes: evaluator accuracy, IS, Frechet distance, diversity, neighbours; captions: agreement of the attribute evaluator with every attribute)',
+    },
   },
   async run(flags) {
-    if (flags.class === undefined) throw new UsageError('--class is required (a class index or name)');
+    if (flags.caption !== undefined) {
+      if (flags.class !== undefined || flags['switch-to'] !== undefined) throw new UsageError('--caption cannot be combined with --class or --switch-to');
+      return runCaption(flags);
+    }
+    if (flags.class === undefined) throw new UsageError('--class (a class index or name) or --caption is required');
     const backend = await initBackend();
     const zoo = await loadZoo(flags.zoo as string);
     try {
@@ -44,7 +67,7 @@ export const sampleCommand: CommandSpec = {
       const classIndex = resolveClass(classArg, zoo.classNames, '--class');
       const switchTo = flags['switch-to'] === undefined ? undefined : resolveClass(flags['switch-to'] as string, zoo.classNames, '--switch-to');
       const n = flags.n as number;
-      const variant = flags.variant as ZooVariant;
+      const variant = (flags.variant ?? 'noiseless-joint-ppgn-h') as ZooVariant;
       const out = flags.out as string;
       const settings = settingsFromFlags(flags);
       const label = `sample ${zoo.name} class ${zoo.classNames[classIndex]} (${variant}, ${backend})`;
@@ -93,6 +116,69 @@ export const sampleCommand: CommandSpec = {
     }
   },
 };
+
+/** `sample --caption`: chains steered by log p(caption | x), written like class samples. */
+async function runCaption(flags: ParsedFlags): Promise<void> {
+  const caption = flags.caption as string;
+  const variant = (flags.variant ?? 'ppgn-h') as string;
+  if (!(CAPTION_VARIANTS as readonly string[]).includes(variant)) {
+    throw new UsageError(`--variant: captions are sampled with ${CAPTION_VARIANTS.join(' or ')} (the scene generator has no joint version), got '${variant}'`);
+  }
+  // With --eval the caption must follow the entry's grammar: fail before sampling.
+  const parsed = flags.eval ? parseShapesCaption(caption) : undefined;
+  const backend = await initBackend();
+  const zoo: ZooEntry = await loadZoo(flags.zoo as string);
+  try {
+    captionParts(zoo).condition(caption).dispose();
+    const n = flags.n as number;
+    const out = flags.out as string;
+    let progress: Progress | undefined;
+    const result = await sampleCaption(zoo, {
+      caption,
+      variant: variant as CaptionVariant,
+      n,
+      seed: flags.seed as number,
+      settings: settingsFromFlags(flags),
+      onStep: ({ step, steps }) => {
+        progress ??= createProgress(`sample ${zoo.name} caption "${caption}" (${variant}, ${backend})`, steps);
+        progress.update(step + 1);
+      },
+    });
+    progress?.finish();
+    try {
+      const files = await writeEachPng(out, result.images);
+      const evaluation = parsed ? evaluateCaption(zoo, parsed, result.images) : undefined;
+      const labels = (result.logProb ?? []).map((lp, i) => `${i} logp ${lp.toFixed(1)}${evaluation ? (evaluation.perImage[i]!.all ? ' ok' : ' no') : ''}`);
+      await writeLabelledGrid(join(out, 'grid.png'), result.images, labels);
+      await writeChainGif(join(out, 'chain.gif'), result.frames);
+      const summary: Record<string, unknown> = {
+        zoo: zoo.name,
+        caption,
+        variant,
+        n,
+        seed: flags.seed,
+        backend,
+        settings: result.settings,
+        logProb: result.logProb,
+        files: files.length,
+      };
+      if (evaluation) {
+        summary.metrics = {
+          captionAgreement: evaluation.rates.all,
+          perAttribute: evaluation.rates,
+          predictedObjects: evaluation.predicted.map((list) => list.map((o) => `${o.size} ${o.color} ${o.shape} at (${o.x.toFixed(1)}, ${o.y.toFixed(1)})`)),
+        };
+        console.log(`caption agreement (attribute evaluator, every attribute): ${(evaluation.rates.all * 100).toFixed(1)}% of ${n}`);
+      }
+      await saveJSON(join(out, flags.eval ? 'metrics.json' : 'summary.json'), summary);
+      console.log(`wrote ${files.length} PNGs, grid.png and chain.gif to ${out}`);
+    } finally {
+      result.dispose();
+    }
+  } finally {
+    zoo.dispose();
+  }
+}
 
 /** A class given by index or name, checked against the entry's classes. */
 export function resolveClass(value: string, classNames: readonly string[], flag: string): number {

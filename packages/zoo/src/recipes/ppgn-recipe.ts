@@ -31,6 +31,33 @@ export interface PpgnRecipeConfig {
   discriminatorChannels: number[];
   hDaeSigma: number;
   xDaeSigma: number;
+  /** Stages beyond the standard six, built from the same stage code (see `PpgnStageBuilders`). */
+  extraStages?: (build: PpgnStageBuilders) => Stage[];
+}
+
+/** Where a G or h-DAE stage gets E and its images, when not from the condition classifier. */
+export interface EncoderSource {
+  /** The trained part whose `fc` layer is E (and `pool2` E1). Default 'classifier'. */
+  encoderPart?: string;
+  /** Training and held-out images. Default: the entry's data. */
+  data?: () => Promise<{ train: Dataset; test: Dataset }>;
+}
+
+/** The entry's stage factories, for extra stages that reuse them. */
+export interface PpgnStageBuilders {
+  generator(args: GeneratorStageArgs): Stage;
+  hDae(args: { name: string; summary: string } & EncoderSource): Stage;
+}
+
+export interface GeneratorStageArgs extends EncoderSource {
+  name: string;
+  summary: string;
+  seed: number;
+  steps: number;
+  losses: GeneratorLosses;
+  noise?: GeneratorNoise;
+  /** Start from this trained part's weights (fine-tuning) instead of a fresh G. */
+  initFrom?: string;
 }
 
 /** The PPGN stages for one entry: C (and E), the evaluator, G, the joint G, the h-DAE and the x-DAE. */
@@ -95,31 +122,23 @@ export function ppgnRecipe(cfg: PpgnRecipeConfig): Recipe {
   }
 
   /** Every training image as one tensor: steps draw seeded batches from it. */
-  async function trainImages(): Promise<{ images: tf.Tensor4D; train: Dataset }> {
-    const { train } = await data();
+  async function trainImages(source = data): Promise<{ images: tf.Tensor4D; train: Dataset }> {
+    const { train } = await source();
     return { images: train.images({ start: 0, end: train.size }), train };
   }
 
-  const loadClassifier = (entry: string) => loadModel(join(entryDir(entry), 'classifier'));
+  const loadPartModel = (entry: string, part: string) => loadModel(join(entryDir(entry), part));
 
-
-  function generatorStage(args: {
-    name: string;
-    summary: string;
-    seed: number;
-    steps: number;
-    losses: GeneratorLosses;
-    noise?: GeneratorNoise;
-    /** Start from this trained part's weights (fine-tuning) instead of a fresh G. */
-    initFrom?: string;
-  }): Stage {
+  function generatorStage(args: GeneratorStageArgs): Stage {
+    const encoderPart = args.encoderPart ?? 'classifier';
+    const source = args.data ?? data;
     return {
       name: args.name,
       float16: true,
-      needs: args.initFrom ? ['classifier', args.initFrom] : ['classifier'],
+      needs: args.initFrom ? [encoderPart, args.initFrom] : [encoderPart],
       summary: args.summary,
       async run(ctx) {
-        const classifier = await loadClassifier(ctx.entry);
+        const classifier = await loadPartModel(ctx.entry, encoderPart);
         const encoder = encoderAt(classifier, 'fc');
         const featureEncoder = encoderAt(classifier, 'pool2');
         const G = buildGenerator({ latentSize: cfg.codeSize, imageShape: shape, ...cfg.generator, seed: args.seed });
@@ -129,7 +148,7 @@ export function ppgnRecipe(cfg: PpgnRecipeConfig): Recipe {
           G.setWeights(start.getWeights());
           start.dispose();
         }
-        const { images } = await trainImages();
+        const { images } = await trainImages(source);
         const clock = await stageClock(ctx);
         const steps = scaled(args.steps, ctx);
         const batchSize = 64;
@@ -146,8 +165,8 @@ export function ppgnRecipe(cfg: PpgnRecipeConfig): Recipe {
           seed: args.seed,
           ...clock.run,
         });
-        // Held-out reconstruction: how well G inverts E on test digits.
-        const { test } = await data();
+        // Held-out reconstruction: how well G inverts E on held-out images.
+        const { test } = await source();
         const metrics = tf.tidy(() => {
           const x = test.images({ start: 0, end: 500 });
           const h = encoder.encode(x);
@@ -173,7 +192,7 @@ export function ppgnRecipe(cfg: PpgnRecipeConfig): Recipe {
         D.dispose();
         classifier.dispose();
         const report: PartReport = {
-          architecture: `${args.initFrom ? `fine-tuned from ${args.initFrom}; ` : ''}G: h(${cfg.codeSize}) -> dense ${cfg.generator.fcUnits.join(', ')} -> ${cfg.generator.baseChannels}-channel map -> upconv k4 s2 + conv k3 stages -> ${shapeText} sigmoid, LeakyReLU 0.3; D: conv k4 s2 ${cfg.discriminatorChannels.join(', ')} -> logit`,
+          architecture: `${args.initFrom ? `fine-tuned from ${args.initFrom}; ` : ''}${encoderPart === 'classifier' ? '' : `inverts E = ${encoderPart}/fc; `}G: h(${cfg.codeSize}) -> dense ${cfg.generator.fcUnits.join(', ')} -> ${cfg.generator.baseChannels}-channel map -> upconv k4 s2 + conv k3 stages -> ${shapeText} sigmoid, LeakyReLU 0.3; D: conv k4 s2 ${cfg.discriminatorChannels.join(', ')} -> logit`,
           parameters: G.countParams(),
           steps,
           batchSize,
@@ -194,15 +213,18 @@ export function ppgnRecipe(cfg: PpgnRecipeConfig): Recipe {
     };
   }
 
-  const hDaeStage: Stage = {
-    name: 'h-dae',
+  function hDaeStage(args: { name: string; summary: string } & EncoderSource): Stage {
+    const encoderPart = args.encoderPart ?? 'classifier';
+    const source = args.data ?? data;
+    return {
+    name: args.name,
     float16: true,
-    needs: ['classifier'],
-    summary: `DAE on h (PPGN-h prior), sigma ${cfg.hDaeSigma}`,
+    needs: [encoderPart],
+    summary: args.summary,
     async run(ctx) {
-      const classifier = await loadClassifier(ctx.entry);
+      const classifier = await loadPartModel(ctx.entry, encoderPart);
       const encoder = encoderAt(classifier, 'fc');
-      const { images } = await trainImages();
+      const { images } = await trainImages(source);
       const codes = tf.tidy(() => {
         const parts: tf.Tensor[] = [];
         for (let start = 0; start < images.shape[0]; start += 1000) {
@@ -211,7 +233,7 @@ export function ppgnRecipe(cfg: PpgnRecipeConfig): Recipe {
         return tf.concat(parts, 0) as tf.Tensor2D;
       });
       images.dispose();
-      const { test } = await data();
+      const { test } = await source();
       const testCodes = tf.tidy(() => encoder.encode(test.images({ start: 0, end: Math.min(500, test.size) })));
       classifier.dispose();
       const dae = buildHDae({ size: cfg.codeSize, seed: 21 });
@@ -232,7 +254,7 @@ export function ppgnRecipe(cfg: PpgnRecipeConfig): Recipe {
       return {
         model: dae,
         report: {
-          architecture: `MLP ${cfg.codeSize}-${dae.layers
+          architecture: `${encoderPart === 'classifier' ? '' : `codes of ${encoderPart}/fc; `}MLP ${cfg.codeSize}-${dae.layers
             .filter((l) => l.getClassName() === 'Dense')
             .map((l) => (l.getConfig() as { units: number }).units)
             .join('-')}`,
@@ -251,7 +273,8 @@ export function ppgnRecipe(cfg: PpgnRecipeConfig): Recipe {
         },
       };
     },
-  };
+    };
+  }
 
   const xDaeStage: Stage = {
     name: 'x-dae',
@@ -340,8 +363,9 @@ export function ppgnRecipe(cfg: PpgnRecipeConfig): Recipe {
         losses: { image: 1, feature: 0.1, adversarial: 0.01, code: 0.02 },
         noise: { x: 0.05, h: 0.5 },
       }),
-      hDaeStage,
+      hDaeStage({ name: 'h-dae', summary: `DAE on h (PPGN-h prior), sigma ${cfg.hDaeSigma}` }),
       xDaeStage,
+      ...(cfg.extraStages?.({ generator: generatorStage, hDae: hDaeStage }) ?? []),
     ],
   };
 }

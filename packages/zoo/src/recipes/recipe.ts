@@ -112,7 +112,8 @@ export async function trainEntry(recipe: Recipe, options: TrainEntryOptions): Pr
       { quantize: stage.float16 ? 'float16' : undefined },
     );
     model.dispose();
-    card.parts[stage.name] = report;
+    // Re-read: another stage of this entry may have been saved meanwhile by a parallel run.
+    card.parts = { ...(await readCard(recipe.entry))?.parts, [stage.name]: report };
     await saveJSON(cardPath(recipe.entry), card);
     await writeFileAtomic(join(entryDir(recipe.entry), 'README.md'), renderCard(card));
     log(`${recipe.entry}/${stage.name}: saved (${JSON.stringify(report.metrics)})`);
@@ -175,6 +176,9 @@ export function renderCard(card: ModelCard): string {
       .join(', ');
     lines.push(`| ${name} | ${p.architecture} | ${p.parameters.toLocaleString('en-US')} | ${p.steps} x ${p.batchSize} | ${p.trainSeconds} s | ${p.backend} | ${metrics} |`);
   }
-  lines.push('', 'Every part was trained by `ppgn train ' + card.entry + '` (resumable; seeds in card.json).', '');
+  // Parts made by another command name it in their metrics (`trainedBy`).
+  const elsewhere = Object.entries(card.parts).filter(([, p]) => typeof p.metrics.trainedBy === 'string');
+  const except = elsewhere.length === 0 ? '' : ` except ${elsewhere.map(([name, p]) => `${name} (\`${p.metrics.trainedBy}\`)`).join(', ')}`;
+  lines.push('', `Every part was trained by \`ppgn train ${card.entry}\`${except} (resumable; seeds in card.json).`, '');
   return lines.join('\n');
 }

@@ -1,0 +1,71 @@
+import { initBackend } from '@ppgn/backend';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadZoo, type ZooEntry } from './load.js';
+import { shapesScenes } from './recipes/shapes.js';
+import { evaluateCaption, sampleCaption } from './sample-caption.js';
+import { predictObjects } from './shapes-attributes.js';
+import { scoreAttributePredictions } from './shapes-captions.js';
+
+describe('the shipped shapes caption parts', () => {
+  let zoo: ZooEntry;
+  beforeAll(async () => {
+    await initBackend({ backend: 'wasm' });
+    zoo = await loadZoo('shapes');
+  });
+  afterAll(() => zoo?.dispose());
+
+  it('loads the captioner, scene encoder, scene generator, its h-DAE and the attribute evaluator, with their cards', () => {
+    const parts = zoo.captions!;
+    expect(parts).toBeDefined();
+    expect(parts.generator.imageShape).toEqual([32, 32, 3]);
+    expect(parts.sceneEncoder.codeShape).toEqual(parts.generator.latentShape);
+    expect(parts.hDae).toBeDefined();
+    expect(parts.attributeEvaluator).toBeDefined();
+    for (const part of ['scene-encoder', 'attribute-evaluator', 'generator-scenes', 'h-dae-scenes']) {
+      expect(zoo.card.parts[part]?.trainSeconds, part).toBeGreaterThan(0);
+    }
+  });
+
+  it('the attribute evaluator agrees with the true captions of held-out scenes about as its card says', async () => {
+    const { test } = await shapesScenes();
+    const images = test.images({ start: 0, end: 400 });
+    const metrics = scoreAttributePredictions(test.scenes.slice(0, 400), predictObjects(zoo.captions!.attributeEvaluator!, images));
+    images.dispose();
+    const card = zoo.card.parts['attribute-evaluator']!.metrics;
+    expect(metrics.captionAgreement).toBeGreaterThan(0.8);
+    expect(Math.abs(metrics.captionAgreement - (card.captionAgreement as number))).toBeLessThan(0.05);
+    expect(metrics.centreErrorPx).toBeLessThan(2);
+  });
+
+  it('the caption steers: chains end more likely under the caption than the same chains without it, leaking no tensors', async () => {
+    const caption = 'a red circle above a blue square';
+    const before = tf.memory().numTensors;
+    const settings = { steps: 20, saveEvery: 20, lr: 0.3, lrSchedule: 'constant' as const };
+    const result = await sampleCaption(zoo, { caption, n: 3, seed: 3, settings });
+    expect(result.images.shape).toEqual([3, 32, 32, 3]);
+    const baseline = await sampleCaption(zoo, { caption, n: 3, seed: 3, conditioned: false, settings });
+    expect(baseline.logProb).toBeNull();
+    const condition = zoo.captions!.condition(caption);
+    const unsteered = tf.tidy(() => condition.logProb(baseline.images).arraySync());
+    const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+    expect(mean(result.logProb!)).toBeGreaterThan(mean(unsteered));
+    const evaluation = evaluateCaption(zoo, caption, result.images);
+    expect(evaluation.perImage).toHaveLength(3);
+    expect(evaluation.caption).toBe(caption);
+    result.dispose();
+    baseline.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('refuses unknown words, captions off the grammar, joint variants and entries without captions', async () => {
+    await expect(sampleCaption(zoo, { caption: 'a red cirle', n: 1, seed: 1 })).rejects.toThrow(/cirle.*circle/s);
+    expect(() => evaluateCaption(zoo, 'a red', tf.zeros([1, 32, 32, 3]) as tf.Tensor4D)).toThrow('expected a shape');
+    await expect(sampleCaption(zoo, { caption: 'a red circle', n: 1, seed: 1, variant: 'joint-ppgn-h' as 'ppgn-h' })).rejects.toThrow(
+      "variant must be one of ppgn-h, dgn-am (the scene generator has no joint version), got 'joint-ppgn-h'",
+    );
+    const mnist = await loadZoo('mnist');
+    await expect(sampleCaption(mnist, { caption: 'a red circle', n: 1, seed: 1 })).rejects.toThrow("zoo 'mnist' cannot sample captions");
+    mnist.dispose();
+  });
+});

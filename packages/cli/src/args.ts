@@ -114,3 +114,28 @@ export function commandHelp(cmd: CommandSpec): string {
   lines.push(`  --help`.padEnd(34) + 'show this help');
   return lines.join('\n');
 }
+
+/**
+ * Parses a command's flags and runs it; returns the exit code: 0, 2 for a usage error
+ * (printed with a pointer to --help), 1 for any other error (its message; the stack with
+ * PPGN_DEBUG set).
+ */
+export async function runCommand(cmd: CommandSpec, argv: string[]): Promise<number> {
+  if (argv.includes('--help')) {
+    console.log(commandHelp(cmd));
+    return 0;
+  }
+  try {
+    const { flags, positionals } = parseFlags(argv, cmd.flags);
+    await cmd.run(flags, positionals);
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`ppgn ${cmd.name}: ${err.message}\nRun 'ppgn ${cmd.name} --help' for usage.`);
+      return 2;
+    }
+    console.error(`ppgn ${cmd.name}: ${(err as Error).message}`);
+    if (process.env.PPGN_DEBUG) console.error((err as Error).stack);
+    return 1;
+  }
+}

@@ -1,4 +1,4 @@
-import { type CommandSpec, commandHelp, parseFlags, UsageError } from './args.js';
+import { type CommandSpec, runCommand } from './args.js';
 import { demoCommand } from './commands/demo.js';
 import { evalCommand } from './commands/evaluate.js';
 import { inpaintCommand } from './commands/inpaint.js';
@@ -30,21 +30,5 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (cmd.raw) return cmd.raw(rest);
-  if (rest.includes('--help')) {
-    console.log(commandHelp(cmd));
-    return 0;
-  }
-  try {
-    const { flags, positionals } = parseFlags(rest, cmd.flags);
-    await cmd.run(flags, positionals);
-    return 0;
-  } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`ppgn ${cmd.name}: ${err.message}\nRun 'ppgn ${cmd.name} --help' for usage.`);
-      return 2;
-    }
-    console.error(`ppgn ${cmd.name}: ${(err as Error).message}`);
-    if (process.env.PPGN_DEBUG) console.error((err as Error).stack);
-    return 1;
-  }
+  return runCommand(cmd, rest);
 }

@@ -25,7 +25,7 @@ import {
   writeSampleGrid,
 } from '@ppgn/zoo';
 import * as tf from '@tensorflow/tfjs';
-import { type CommandSpec, commandHelp, parseFlags, UsageError } from '../args.js';
+import { type CommandSpec, runCommand, UsageError } from '../args.js';
 
 const ENTRIES = Object.keys(LAPGAN_RECIPES);
 
@@ -273,22 +273,6 @@ export const lapganCommand: CommandSpec = {
       console.error(`ppgn lapgan: unknown subcommand '${sub}'; use ${SUBCOMMANDS.map((c) => c.name.slice(7)).join(', ')}`);
       return 2;
     }
-    if (rest.includes('--help')) {
-      console.log(commandHelp(cmd));
-      return 0;
-    }
-    try {
-      const { flags, positionals } = parseFlags(rest, cmd.flags);
-      await cmd.run(flags, positionals);
-      return 0;
-    } catch (err) {
-      if (err instanceof UsageError) {
-        console.error(`ppgn ${cmd.name}: ${err.message}\nRun 'ppgn ${cmd.name} --help' for usage.`);
-        return 2;
-      }
-      console.error(`ppgn ${cmd.name}: ${(err as Error).message}`);
-      if (process.env.PPGN_DEBUG) console.error((err as Error).stack);
-      return 1;
-    }
+    return runCommand(cmd, rest);
   },
 };

@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import { createProgress, type Progress, saveJSON } from '@ppgn/core';
+import type { Frame } from '@ppgn/sampler';
+import type { Tensor4D } from '@tensorflow/tfjs';
 import { initBackend } from '@ppgn/backend';
 import {
   CAPTION_VARIANTS,
@@ -86,10 +88,6 @@ export const sampleCommand: CommandSpec = {
       });
       progress?.finish();
       try {
-        const files = await writeEachPng(out, result.images);
-        const labels = (result.logProb ?? []).map((lp, i) => `${i} logp ${lp.toFixed(2)}`);
-        await writeLabelledGrid(join(out, 'grid.png'), result.images, labels);
-        await writeChainGif(join(out, 'chain.gif'), result.frames);
         const summary: Record<string, unknown> = {
           zoo: zoo.name,
           class: zoo.classNames[classIndex],
@@ -100,14 +98,13 @@ export const sampleCommand: CommandSpec = {
           backend,
           settings: result.settings,
           logProb: result.logProb,
-          files: files.length,
         };
         if (flags.eval) {
           const intended = new Array(n).fill(switchTo ?? classIndex);
           summary.metrics = await evaluateOnEntry(zoo, result.images, intended);
         }
-        await saveJSON(join(out, flags.eval ? 'metrics.json' : 'summary.json'), summary);
-        console.log(`wrote ${files.length} PNGs, grid.png and chain.gif to ${out}`);
+        const labels = (result.logProb ?? []).map((lp, i) => `${i} logp ${lp.toFixed(2)}`);
+        await writeSampleFiles(out, result, labels, summary, flags.eval === true);
       } finally {
         result.dispose();
       }
@@ -146,11 +143,8 @@ async function runCaption(flags: ParsedFlags): Promise<void> {
     });
     progress?.finish();
     try {
-      const files = await writeEachPng(out, result.images);
       const evaluation = parsed ? evaluateCaption(zoo, parsed, result.images) : undefined;
       const labels = (result.logProb ?? []).map((lp, i) => `${i} logp ${lp.toFixed(1)}${evaluation ? (evaluation.perImage[i]!.all ? ' ok' : ' no') : ''}`);
-      await writeLabelledGrid(join(out, 'grid.png'), result.images, labels);
-      await writeChainGif(join(out, 'chain.gif'), result.frames);
       const summary: Record<string, unknown> = {
         zoo: zoo.name,
         caption,
@@ -160,7 +154,6 @@ async function runCaption(flags: ParsedFlags): Promise<void> {
         backend,
         settings: result.settings,
         logProb: result.logProb,
-        files: files.length,
       };
       if (evaluation) {
         summary.metrics = {
@@ -170,14 +163,28 @@ async function runCaption(flags: ParsedFlags): Promise<void> {
         };
         console.log(`caption agreement (attribute evaluator, every attribute): ${(evaluation.rates.all * 100).toFixed(1)}% of ${n}`);
       }
-      await saveJSON(join(out, flags.eval ? 'metrics.json' : 'summary.json'), summary);
-      console.log(`wrote ${files.length} PNGs, grid.png and chain.gif to ${out}`);
+      await writeSampleFiles(out, result, labels, summary, flags.eval === true);
     } finally {
       result.dispose();
     }
   } finally {
     zoo.dispose();
   }
+}
+
+/** A PNG per sample, grid.png (labelled), chain.gif, and metrics.json (with --eval) or summary.json. */
+async function writeSampleFiles(
+  out: string,
+  result: { images: Tensor4D; frames: readonly Frame[] },
+  labels: string[],
+  summary: Record<string, unknown>,
+  evaluated: boolean,
+): Promise<void> {
+  const files = await writeEachPng(out, result.images);
+  await writeLabelledGrid(join(out, 'grid.png'), result.images, labels);
+  await writeChainGif(join(out, 'chain.gif'), result.frames);
+  await saveJSON(join(out, evaluated ? 'metrics.json' : 'summary.json'), { ...summary, files: files.length });
+  console.log(`wrote ${files.length} PNGs, grid.png and chain.gif to ${out}`);
 }
 
 /** A class given by index or name, checked against the entry's classes. */

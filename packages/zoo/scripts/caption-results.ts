@@ -5,7 +5,8 @@
 // metrics.json, <caption>.png, reconstructions.png}.
 //   npx tsx packages/zoo/scripts/caption-results.ts
 // Environment: CAPTION_N (samples per caption, default 16), CAPTION_SETTINGS (JSON sampler
-// overrides), CAPTION_ONLY (run only the first K captions, for tuning), CAPTION_OUT.
+// overrides), CAPTION_START ('noise' | 'scenes') and CAPTION_RESTARTS (over the entry's
+// caption sampling), CAPTION_ONLY (run only the first K captions, for tuning), CAPTION_OUT.
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBackend } from '@ppgn/backend';
@@ -13,7 +14,7 @@ import { createProgress, loadModel, saveJSON, writeFileAtomic, writeGrid } from 
 import { encoderAt } from '@ppgn/condition-classifier';
 import { shapes } from '@ppgn/data';
 import * as tf from '@tensorflow/tfjs-core';
-import { captionParts, entryDir, evaluateCaption, loadZoo, parseShapesCaption, sampleCaption } from '../src/index.js';
+import { type CaptionStart, captionParts, entryDir, evaluateCaption, loadZoo, parseShapesCaption, sampleCaption } from '../src/index.js';
 
 const root = resolve(fileURLToPath(import.meta.url), '../../../..');
 const outDir = resolve(process.env.CAPTION_OUT ?? join(root, 'docs/results/captions'));
@@ -21,6 +22,8 @@ const N = Number(process.env.CAPTION_N ?? 16);
 const SEED = 7;
 const UNCONDITIONED = 64;
 const overrides = JSON.parse(process.env.CAPTION_SETTINGS ?? '{}') as Record<string, number>;
+const startOverride = process.env.CAPTION_START as CaptionStart | undefined;
+const restartsOverride = process.env.CAPTION_RESTARTS ? Number(process.env.CAPTION_RESTARTS) : undefined;
 
 /** Captions whose exact text is in the training captions, then ones that never are. */
 const CAPTIONS = [
@@ -57,7 +60,7 @@ const seenWithoutSizes = new Set([...seen].map(withoutSizes));
 const heldOut = shapes({ size: 60000, seed: 2 });
 
 // Unconditioned chains: the same G, prior and settings without the caption (chance level).
-const unconditioned = await sampleCaption(zoo, { caption: CAPTIONS[0]!, n: UNCONDITIONED, seed: SEED + 1, conditioned: false, settings: overrides });
+const unconditioned = await sampleCaption(zoo, { caption: CAPTIONS[0]!, n: UNCONDITIONED, seed: SEED + 1, conditioned: false, settings: overrides, start: startOverride });
 await writeGrid(join(outDir, 'unconditioned.png'), unconditioned.images, { scale: 3, columns: 16 });
 
 interface Row {
@@ -70,12 +73,16 @@ interface Row {
   unconditioned: Record<string, number>;
   realHeldOut: { count: number; agreement?: Record<string, number> };
 }
+const sampling = {
+  start: startOverride ?? zoo.spec.captionSampling?.start ?? 'noise',
+  restarts: restartsOverride ?? zoo.spec.captionSampling?.restarts ?? 1,
+};
 const rows: Row[] = [];
 const progress = createProgress('caption results', CAPTIONS.length);
 let settingsUsed: unknown;
 for (const [k, caption] of CAPTIONS.entries()) {
   parseShapesCaption(caption);
-  const result = await sampleCaption(zoo, { caption, n: N, seed: SEED, settings: overrides });
+  const result = await sampleCaption(zoo, { caption, n: N, seed: SEED, settings: overrides, start: startOverride, restarts: restartsOverride });
   settingsUsed = result.settings;
   const evaluation = evaluateCaption(zoo, caption, result.images);
   const labels = evaluation.perImage.map((a) => (a.all ? 'ok' : 'no'));
@@ -144,6 +151,7 @@ const metrics = {
   samplesPerCaption: N,
   seed: SEED,
   settings: settingsUsed,
+  sampling,
   unconditionedSamples: UNCONDITIONED,
   reconstructionMseTwoObjectScenes: { classifierCodeThroughGenerator: recon.oldMse, sceneCodeThroughGeneratorScenes: recon.newMse },
   summary,
@@ -165,6 +173,8 @@ const table = [
   `| **mean** | | **${pct(summary.samplesAll)}** | | | | **${pct(summary.unconditionedAll)}** | **${pct(summary.realHeldOutAll)}** (${withReal.length} captions) |`,
   '',
   `Never-seen captions: ${pct(summary.neverSeenSamplesAll)} of samples agree; seen captions: ${pct(summary.seenSamplesAll)}.`,
+  '',
+  `Chains start from ${sampling.start === 'scenes' ? 'the codes E(x) of random training scenes' : 'h ~ N(0, 1) clipped to the code range'}; ${sampling.restarts > 1 ? `${sampling.restarts} chains per sample, keeping the one most likely under the caption (the captioner's log p(caption | x), the condition itself; the unconditioned chains have one chain each)` : 'one chain per sample'}.`,
   '',
   `Settings: \`${JSON.stringify(settingsUsed)}\`.`,
   '',

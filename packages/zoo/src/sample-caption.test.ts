@@ -58,6 +58,34 @@ describe('the shipped shapes caption parts', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('restarts keep, per sample, the chain most likely under the caption; scene starts are reproducible', async () => {
+    const caption = 'a green triangle left of a yellow circle';
+    const before = tf.memory().numTensors;
+    const settings = { steps: 4, saveEvery: 2, lr: 0.03, lrSchedule: 'constant' as const };
+    // With scene starts, chain i of a batch of n starts from the same scene in a batch of 2n,
+    // so the best of two chains is never less likely than the single chain.
+    const single = await sampleCaption(zoo, { caption, n: 2, seed: 5, start: 'scenes', restarts: 1, settings });
+    const best = await sampleCaption(zoo, { caption, n: 2, seed: 5, start: 'scenes', restarts: 2, settings });
+    expect(best.images.shape).toEqual([2, 32, 32, 3]);
+    expect(best.h.shape).toEqual([2, 256]);
+    expect(best.frames.map((f) => f.shape[0])).toEqual([2, 2, 2]);
+    for (let i = 0; i < 2; i++) expect(best.logProb![i]!).toBeGreaterThanOrEqual(single.logProb![i]! - 1e-3);
+    // The reported log-probabilities are those of the kept images.
+    const condition = zoo.captions!.condition(caption);
+    const recomputed = tf.tidy(() => condition.logProb(best.images).arraySync());
+    for (const [i, v] of recomputed.entries()) expect(v).toBeCloseTo(best.logProb![i]!, 3);
+    // The kept frame at the end is the kept image.
+    const last = best.frames.at(-1)!.images;
+    const image0 = best.images.slice([0], [1]);
+    expect(Array.from(last.subarray(0, 20))).toEqual(Array.from(image0.dataSync().subarray(0, 20)));
+    image0.dispose();
+    single.dispose();
+    best.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    await expect(sampleCaption(zoo, { caption, n: 1, seed: 1, restarts: 0 })).rejects.toThrow('restarts must be a positive integer, got 0');
+    await expect(sampleCaption(zoo, { caption, n: 1, seed: 1, start: 'data' as 'scenes' })).rejects.toThrow("start must be one of noise, scenes, got 'data'");
+  });
+
   it('refuses unknown words, captions off the grammar, joint variants and entries without captions', async () => {
     await expect(sampleCaption(zoo, { caption: 'a red cirle', n: 1, seed: 1 })).rejects.toThrow(/cirle.*circle/s);
     expect(() => evaluateCaption(zoo, 'a red', tf.zeros([1, 32, 32, 3]) as tf.Tensor4D)).toThrow('expected a shape');

@@ -1,6 +1,9 @@
-import { PRESETS, type SampleResult, type SamplerSettings, sample } from '@ppgn/sampler';
-import type { Tensor4D } from '@tensorflow/tfjs-core';
+import { Rng } from '@ppgn/core';
+import { shapes } from '@ppgn/data';
 import { daePrior } from '@ppgn/priors';
+import { PRESETS, type SampleResult, type SamplerSettings, sample } from '@ppgn/sampler';
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor4D } from '@tensorflow/tfjs-core';
 import type { CaptionParts, ZooEntry } from './load.js';
 import { type PredictedObject, predictObjects } from './shapes-attributes.js';
 import { agreementRates, type CaptionAgreement, captionAgreement, formatShapesCaption, type ParsedCaption, parseShapesCaption } from './shapes-captions.js';
@@ -8,6 +11,13 @@ import { agreementRates, type CaptionAgreement, captionAgreement, formatShapesCa
 /** Variants that sample captions: G + the h-DAE on scene codes, or G alone. */
 export const CAPTION_VARIANTS = ['ppgn-h', 'dgn-am'] as const;
 export type CaptionVariant = (typeof CAPTION_VARIANTS)[number];
+
+/** Where caption chains start: h ~ N(0, 1) clipped, or the codes E(x) of random training scenes. */
+export const CAPTION_STARTS = ['noise', 'scenes'] as const;
+export type CaptionStart = (typeof CAPTION_STARTS)[number];
+
+/** Training scenes the 'scenes' start draws from (seed 1: the caption parts' training set). */
+const START_SCENES = shapes({ size: 20000, seed: 1, objects: 'mixed' });
 
 /** Options of `sampleCaption`. */
 export interface SampleCaptionOptions {
@@ -20,6 +30,13 @@ export interface SampleCaptionOptions {
   settings?: Partial<SamplerSettings>;
   /** false: the same chains without the caption condition (the unconditioned baseline). Default true. */
   conditioned?: boolean;
+  /** Where chains start; default the entry's `captionSampling.start`, else 'noise'. */
+  start?: CaptionStart;
+  /**
+   * Chains run per sample; each sample keeps the one that ends most likely under the
+   * caption (the condition itself). Default the entry's `captionSampling.restarts`, else 1.
+   */
+  restarts?: number;
   onStep?: (info: { step: number; steps: number }) => void;
 }
 
@@ -46,19 +63,80 @@ export async function sampleCaption(zoo: ZooEntry, options: SampleCaptionOptions
   }
   if (variant === 'ppgn-h' && !parts.hDae) throw new Error(`zoo '${zoo.name}': caption sampling with ppgn-h needs the 'h-dae-scenes' part`);
   const condition = options.conditioned === false ? undefined : parts.condition(options.caption);
-  const prior = variant === 'ppgn-h' ? daePrior({ dae: parts.hDae!, sigma: zoo.spec.hDaeSigma }) : undefined;
+  // The sigma the scene DAE was trained with (its card), which need not be the entry's h-DAE's.
+  const hDaeSigma = Number(zoo.card.parts['h-dae-scenes']?.metrics?.sigma ?? zoo.spec.hDaeSigma);
+  const prior = variant === 'ppgn-h' ? daePrior({ dae: parts.hDae!, sigma: hDaeSigma }) : undefined;
   const settings = { clip: zoo.spec.clip, ...PRESETS.caption, ...zoo.spec.sampler[`caption-${variant}`], ...options.settings };
-  return sample({
-    generator: parts.generator,
-    prior,
-    condition,
-    variant,
-    batch: options.n,
-    seed: options.seed,
-    ...settings,
-    keepTrace: false,
-    onStep: options.onStep ? (i) => options.onStep!({ step: i.step, steps: i.steps }) : undefined,
+  const start = options.start ?? zoo.spec.captionSampling?.start ?? 'noise';
+  if (!(CAPTION_STARTS as readonly string[]).includes(start)) throw new Error(`sampleCaption: start must be one of ${CAPTION_STARTS.join(', ')}, got '${start}'`);
+  // Without the caption there is nothing to select by: one chain per sample.
+  const restarts = condition ? (options.restarts ?? zoo.spec.captionSampling?.restarts ?? 1) : 1;
+  if (!Number.isInteger(restarts) || restarts < 1) throw new Error(`sampleCaption: restarts must be a positive integer, got ${restarts}`);
+  const batch = options.n * restarts;
+  const startImages = start === 'scenes' ? START_SCENES.images(randomIndices(new Rng(options.seed + 7919), batch, START_SCENES.size)) : undefined;
+  try {
+    const result = await sample({
+      generator: parts.generator,
+      prior,
+      condition,
+      variant,
+      batch,
+      seed: options.seed,
+      ...settings,
+      init: startImages ? { encoder: parts.sceneEncoder, images: startImages } : undefined,
+      keepTrace: false,
+      onStep: options.onStep ? (i) => options.onStep!({ step: i.step, steps: i.steps }) : undefined,
+    });
+    return restarts === 1 ? result : keepMostLikely(result, options.n, restarts);
+  } finally {
+    startImages?.dispose();
+  }
+}
+
+function randomIndices(rng: Rng, count: number, size: number): number[] {
+  return Array.from({ length: count }, () => rng.int(size));
+}
+
+/** Chains i, i + n, ..., i + (restarts - 1) n compete for sample i: the highest log p(caption | x) wins. */
+function keepMostLikely(result: SampleResult, n: number, restarts: number): SampleResult {
+  const logProb = result.logProb!;
+  const chosen = Array.from({ length: n }, (_, i) => {
+    let best = i;
+    for (let r = 1; r < restarts; r++) if (logProb[i + r * n]! > logProb[best]!) best = i + r * n;
+    return best;
   });
+  const images = tf.gather(result.images, chosen) as Tensor4D;
+  const generated = result.generated === result.images ? images : (tf.gather(result.generated, chosen) as Tensor4D);
+  const h = tf.gather(result.h, chosen);
+  result.dispose();
+  const pick = (data: Float32Array, per: number) => {
+    const out = new Float32Array(n * per);
+    for (const [i, c] of chosen.entries()) out.set(data.subarray(c * per, (c + 1) * per), i * per);
+    return out;
+  };
+  const frames = result.frames.map((f) => {
+    const [, height, width, channels] = f.shape;
+    const hSize = f.h ? f.h.length / (n * restarts) : 0;
+    return {
+      ...f,
+      shape: [n, height, width, channels] as [number, number, number, number],
+      images: pick(f.images, height * width * channels),
+      h: f.h ? pick(f.h, hSize) : undefined,
+      hShape: f.hShape ? [n, ...f.hShape.slice(1)] : undefined,
+    };
+  });
+  return {
+    ...result,
+    images,
+    generated,
+    h,
+    logProb: chosen.map((c) => logProb[c]!),
+    frames,
+    settings: { ...result.settings, batch: n },
+    dispose() {
+      tf.dispose(generated === images ? [images, h] : [images, generated, h]);
+    },
+  };
 }
 
 /** What the attribute evaluator reads in images for one caption. */

@@ -46,7 +46,14 @@ export interface EncoderSource {
 /** The entry's stage factories, for extra stages that reuse them. */
 export interface PpgnStageBuilders {
   generator(args: GeneratorStageArgs): Stage;
-  hDae(args: { name: string; summary: string } & EncoderSource): Stage;
+  hDae(args: HDaeStageArgs): Stage;
+}
+
+export interface HDaeStageArgs extends EncoderSource {
+  name: string;
+  summary: string;
+  /** Training noise; default the entry's `hDaeSigma`. */
+  sigma?: number;
 }
 
 export interface GeneratorStageArgs extends EncoderSource {
@@ -213,8 +220,9 @@ export function ppgnRecipe(cfg: PpgnRecipeConfig): Recipe {
     };
   }
 
-  function hDaeStage(args: { name: string; summary: string } & EncoderSource): Stage {
+  function hDaeStage(args: HDaeStageArgs): Stage {
     const encoderPart = args.encoderPart ?? 'classifier';
+    const sigma = args.sigma ?? cfg.hDaeSigma;
     const source = args.data ?? data;
     return {
     name: args.name,
@@ -242,14 +250,14 @@ export function ppgnRecipe(cfg: PpgnRecipeConfig): Recipe {
       const result = await trainHDae({
         dae,
         codes,
-        sigma: cfg.hDaeSigma,
+        sigma,
         batchSize: 64,
         steps,
         seed: 21,
         ...clock.run,
       });
       codes.dispose();
-      const heldOut = Number(denoisingError(dae, testCodes, cfg.hDaeSigma, new Rng(7)).toFixed(5));
+      const heldOut = Number(denoisingError(dae, testCodes, sigma, new Rng(7)).toFixed(5));
       testCodes.dispose();
       return {
         model: dae,
@@ -265,9 +273,9 @@ export function ppgnRecipe(cfg: PpgnRecipeConfig): Recipe {
           backend: ctx.backend,
           seed: 21,
           metrics: {
-            sigma: cfg.hDaeSigma,
+            sigma,
             heldOutDenoisingMse: heldOut,
-            identityMse: cfg.hDaeSigma ** 2,
+            identityMse: sigma ** 2,
             finalLosses: JSON.stringify(result.history.at(-1) ?? {}),
           },
         },

@@ -12,6 +12,8 @@ export const SHAPES_TEST_SIZE = 2000;
 export const SHAPES_CODE_SIZE = 256;
 export const SHAPES_H_DAE_SIGMA = 0.5;
 export const SHAPES_X_DAE_SIGMA = 0.15;
+/** Noise of the DAE on scene codes, set apart from the codes' own size (mean 0.35). */
+export const SHAPES_SCENES_H_DAE_SIGMA = 0.5;
 
 /**
  * The scenes the caption parts train on: one or two objects (`objects: 'mixed'`), the
@@ -127,8 +129,9 @@ export const shapesRecipe = ppgnRecipe({
     }),
     build.hDae({
       name: 'h-dae-scenes',
-      summary: `DAE on the scene encoder's codes of mixed scenes (PPGN-h prior for captions), sigma ${SHAPES_H_DAE_SIGMA}`,
+      summary: `DAE on the scene encoder's codes of mixed scenes (PPGN-h prior for captions), sigma ${SHAPES_SCENES_H_DAE_SIGMA}`,
       encoderPart: 'scene-encoder',
+      sigma: SHAPES_SCENES_H_DAE_SIGMA,
       data: shapesScenes,
     }),
   ],

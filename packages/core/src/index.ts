@@ -69,6 +69,7 @@ export {
 } from './training/checkpoint.js';
 export {
   checkFinite,
+  minimizeStep,
   NonFiniteLossError,
   runTraining,
   stepRng,

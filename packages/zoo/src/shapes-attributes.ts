@@ -1,4 +1,4 @@
-import { Adam, type AdamOptions, checkFinite, runTraining, type TrainingResult, type TrainingRunOptions } from '@ppgn/core';
+import { Adam, type AdamOptions, minimizeStep, runTraining, type TrainingResult, type TrainingRunOptions } from '@ppgn/core';
 import type { ImageShape } from '@ppgn/core';
 import { SHAPE_COLORS, SHAPE_KINDS, type ShapeColor, type ShapeKind, type ShapeScene, type ShapeSize, type ShapesDataset } from '@ppgn/data';
 import * as tf from '@tensorflow/tfjs-core';
@@ -218,23 +218,20 @@ export async function trainAttributeModel(options: TrainAttributeModelOptions): 
         const t = mirror ? tf.mul(t0, flipX) : tf.clone(t0);
         const m = rows(masks);
         const bg = tf.tensor1d(idx.map((i) => light[i]!));
-        const { value, grads } = tf.variableGrads(() => {
+        const lossOf = () => {
           const out = model.apply(x, { training: true }) as Tensor2D;
           if (!withBackground) return attributeLoss(out, t as Tensor2D, m);
           const attributes = tf.slice(out, [0, 0], [-1, ATTRIBUTE_OUTPUTS]) as Tensor2D;
           const logit = tf.squeeze(tf.slice(out, [0, ATTRIBUTE_OUTPUTS], [-1, 1]), [1]);
           const background = tf.mean(tf.sub(tf.add(tf.relu(logit), tf.log1p(tf.exp(tf.neg(tf.abs(logit))))), tf.mul(bg, logit)));
           return tf.add(attributeLoss(attributes, t as Tensor2D, m), background) as tf.Scalar;
-        }, adam.vars as tf.Variable[]);
-        const loss = value.dataSync()[0]!;
-        const ordered = adam.vars.map((v) => grads[v.name]!);
+        };
         try {
-          checkFinite('trainAttributeModel', step, { loss });
-          adam.apply(ordered);
+          const loss = minimizeStep(adam, lossOf, 'trainAttributeModel', step);
+          return { losses: { loss }, state };
         } finally {
-          tf.dispose([raw, x, t0, t, m, bg, value, ...Object.values(grads)]);
+          tf.dispose([raw, x, t0, t, m, bg]);
         }
-        return { losses: { loss }, state };
       },
     });
   } finally {

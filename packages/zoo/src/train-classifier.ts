@@ -1,5 +1,5 @@
 import type { Dataset } from '@ppgn/data';
-import { Adam, type AdamOptions, checkFinite, runTraining, type TrainingResult, type TrainingRunOptions } from '@ppgn/core';
+import { Adam, type AdamOptions, minimizeStep, runTraining, type TrainingResult, type TrainingRunOptions } from '@ppgn/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
@@ -60,19 +60,17 @@ export async function trainClassifier(options: TrainClassifierOptions): Promise<
       const raw = train.images(idx);
       const x = randomShift(raw, maxShift, rng);
       const oneHot = tf.oneHot(labels, numClasses);
-      const { value, grads } = tf.variableGrads(() => {
-        const logits = model.apply(x, { training: true }) as tf.Tensor;
-        return tf.losses.softmaxCrossEntropy(oneHot, logits) as tf.Scalar;
-      }, adam.vars as tf.Variable[]);
-      const loss = value.dataSync()[0]!;
-      const ordered = adam.vars.map((v) => grads[v.name]!);
       try {
-        checkFinite('trainClassifier', _step, { loss });
-        adam.apply(ordered);
+        const loss = minimizeStep(
+          adam,
+          () => tf.losses.softmaxCrossEntropy(oneHot, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+          'trainClassifier',
+          _step,
+        );
+        return { losses: { loss }, state };
       } finally {
-        tf.dispose([labels, raw, x, oneHot, value, ...Object.values(grads)]);
+        tf.dispose([labels, raw, x, oneHot]);
       }
-      return { losses: { loss }, state };
     },
   });
 }

@@ -54,6 +54,16 @@ export function batchReader<T extends Tensor>(
   if (!Number.isInteger(batchSize) || batchSize <= 0) {
     throw new Error(`${who}: batchSize must be a positive integer, got ${batchSize}`);
   }
+  /** A batch the reader made: checked, and freed when the check fails. */
+  const checkedOwned = (tensor: T): T => {
+    try {
+      check(tensor);
+    } catch (err) {
+      tensor.dispose();
+      throw err;
+    }
+    return tensor;
+  };
   if (isTensor(data)) {
     const set = data as T;
     const first = tf.slice(set, 0, 1);
@@ -89,14 +99,7 @@ export function batchReader<T extends Tensor>(
     const fn = data as (step: number, batchSize: number) => T | Promise<T>;
     return {
       async next(step) {
-        const tensor = await fn(step, batchSize);
-        try {
-          check(tensor);
-        } catch (err) {
-          tensor.dispose();
-          throw err;
-        }
-        return { tensor, owned: true };
+        return { tensor: checkedOwned(await fn(step, batchSize)), owned: true };
       },
       async skip() {},
     };
@@ -120,14 +123,7 @@ export function batchReader<T extends Tensor>(
   };
   return {
     async next(step) {
-      const tensor = await pull(step);
-      try {
-        check(tensor);
-      } catch (err) {
-        tensor.dispose();
-        throw err;
-      }
-      return { tensor, owned: true };
+      return { tensor: checkedOwned(await pull(step)), owned: true };
     },
     async skip(steps) {
       for (let i = 0; i < steps; i++) (await pull(i)).dispose();

@@ -55,6 +55,23 @@ export function checkFinite(who: string, step: number, losses: StepLosses): void
   }
 }
 
+/**
+ * One update of `optimizer` on a scalar loss: the gradients of `loss()` for the optimizer's
+ * variables, a `checkFinite` check (nothing is applied when the loss is not finite), the
+ * update, and every gradient freed. Returns the loss value.
+ */
+export function minimizeStep(optimizer: TrainingOptimizer, loss: () => tf.Scalar, who: string, step: number): number {
+  const { value, grads } = tf.variableGrads(loss, optimizer.vars as tf.Variable[]);
+  try {
+    const lossValue = value.dataSync()[0]!;
+    checkFinite(who, step, { loss: lossValue });
+    optimizer.apply(optimizer.vars.map((v) => grads[v.name]!));
+    return lossValue;
+  } finally {
+    tf.dispose([value, ...Object.values(grads)]);
+  }
+}
+
 /** The seeded random stream of step `step` of a run seeded with `seed`: independent of every other step. */
 export function stepRng(seed: number, step: number): Rng {
   let x = (Math.floor(seed) ^ 0x9e3779b9) >>> 0;

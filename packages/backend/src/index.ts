@@ -29,3 +29,4 @@ export {
 } from './pool/trainer.js';
 export { resolveLoss, batchLoss, type LossFunction } from './pool/losses.js';
 export type { LossName, LossSpec, ModuleExport, TaskContext } from './pool/protocol.js';
+export { defaultWasmThreads, wasmInitialised, wasmThreadCount } from './wasm-threads.js';

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmTrainingKernels } from './kernels/register.js';
 import { loadNativeTensorFlow } from './native/load.js';
+import { defaultWasmThreads, registerThreadedWasm, type WasmPackage, wasmInitialised } from './wasm-threads.js';
 
 export type BackendName = 'cpu' | 'wasm' | 'tensorflow';
 const KNOWN: BackendName[] = ['cpu', 'wasm', 'tensorflow'];
@@ -10,6 +11,11 @@ export interface InitBackendOptions {
   backend?: BackendName;
   /** Print a one-line reason when a faster backend was skipped. Default true. */
   verbose?: boolean;
+  /**
+   * Threads for XNNPACK on wasm (Node). Default `PPGN_WASM_THREADS`, else the cores this process
+   * may use; 1 runs the single-thread build. Only the first wasm initialisation chooses.
+   */
+  wasmThreads?: number;
 }
 
 /** Why the last `initBackend` call skipped faster engines, for logs and benchmarks. */
@@ -22,8 +28,22 @@ function parseName(name: string, source: string): BackendName {
   return name as BackendName;
 }
 
-async function useWasm(): Promise<void> {
-  await import('@tensorflow/tfjs-backend-wasm');
+function parseThreads(value: number | string, source: string): number {
+  const threads = Number(value);
+  if (!Number.isInteger(threads) || threads < 1) throw new Error(`${source}: wasm threads must be a positive integer, got '${value}'`);
+  return threads;
+}
+
+async function useWasm(threads: number, verbose: boolean): Promise<void> {
+  const wasm = (await import('@tensorflow/tfjs-backend-wasm')) as unknown as WasmPackage;
+  if (threads > 1 && !wasmInitialised()) {
+    try {
+      await registerThreadedWasm(wasm, threads);
+    } catch (err) {
+      skippedReasons.push(`wasm threads: ${(err as Error).message}`);
+      if (verbose) console.error(`[ppgn] wasm on one thread: ${(err as Error).message}`);
+    }
+  }
   registerWasmTrainingKernels();
   if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
 }
@@ -38,6 +58,13 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   const env = process.env.PPGN_BACKEND;
   const forced = options.backend ?? (env ? parseName(env, 'PPGN_BACKEND') : undefined);
   if (options.backend) parseName(options.backend, 'initBackend');
+  const threadsEnv = process.env.PPGN_WASM_THREADS;
+  const threads =
+    options.wasmThreads !== undefined
+      ? parseThreads(options.wasmThreads, 'initBackend')
+      : threadsEnv
+        ? parseThreads(threadsEnv, 'PPGN_WASM_THREADS')
+        : defaultWasmThreads();
   skippedReasons.length = 0;
 
   if (forced === 'cpu') {
@@ -45,7 +72,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     return 'cpu';
   }
   if (forced === 'wasm') {
-    await useWasm();
+    await useWasm(threads, verbose);
     return 'wasm';
   }
   const native = await loadNativeTensorFlow();
@@ -58,7 +85,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   }
   skippedReasons.push(`native TensorFlow: ${native.reason}`);
   try {
-    await useWasm();
+    await useWasm(threads, verbose);
     if (verbose && process.env.PPGN_VERBOSE) console.error(`[ppgn] using wasm (${native.reason})`);
     return 'wasm';
   } catch (err) {

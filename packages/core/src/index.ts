@@ -79,3 +79,4 @@ export {
   type TrainingResult,
   type TrainingRunOptions,
 } from './training/loop.js';
+export { withLazyLayerGradients } from './lazy-gradients.js';

@@ -23,7 +23,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor1D, Tensor4D } from '@tensorflow/tfjs-core';
-import { type Condition, type Encoder, type Generator, type Prior, type Rng, createRng, shapeToString } from '@ppgn/core';
+import { type Condition, type Encoder, type Generator, type Prior, type Rng, createRng, shapeToString, withLazyLayerGradients } from '@ppgn/core';
 import { detach } from './detach.js';
 import { type InpaintOptions, type InpaintState, composite, disposeInpaint, prepareInpaint, startImage } from './inpaint.js';
 import {
@@ -711,7 +711,8 @@ class Chains {
     let totalRows: SizeRows = { l2: -1, meanAbs: -1 };
 
     try {
-      const out = tf.tidy(() => {
+      // Only gradients w.r.t. h (and x) are wanted: G's and C's weight gradients are never computed.
+      const out = withLazyLayerGradients(() => tf.tidy(() => {
         const h = this.h;
         const userX = this.terms.some((term) => term.space === 'x' && term.weight !== 0);
         const priorX = this.prior?.space === 'x' && this.eps1.some((e) => e !== 0);
@@ -807,7 +808,7 @@ class Chains {
         const kept = [tf.keep(hNew), tf.concat(rows)];
         if (frameDue) kept.push(tf.keep(tf.clone(view)));
         return kept;
-      });
+      }));
       const [hNew, stats, frameView] = out as [Tensor, Tensor1D, Tensor4D | undefined];
 
       const data = stats.dataSync();

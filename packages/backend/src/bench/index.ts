@@ -5,13 +5,15 @@
  * shapes generator and classifier (src/bench/models.ts).
  * A benchmark, not a test: it prints a table and writes out/bench.json.
  *
- * Each single-thread engine runs in its own worker thread with a fresh tfjs, so stock wasm (no
- * training kernels registered) and patched wasm never share a kernel registry. The pool runs from
- * the main thread; native TensorFlow runs last, on the main thread, when it loads.
+ * Each single-process engine (cpu, stock wasm, patched wasm on one thread and on several XNNPACK
+ * threads) runs in its own worker thread with a fresh tfjs, so stock wasm (no training kernels
+ * registered) and patched wasm never share a kernel registry. The pool runs from the main
+ * thread; native TensorFlow runs last, on the main thread, when it loads.
  *
  * Flags: --runs N (timed runs for wasm/pool/native, default 10), --cpu-runs N (training, default 1),
- * --pool-size N (default 2), --only ENGINE,... (of cpu, wasm-stock, wasm, pool, tensorflow; the
- * rest print "skipped"), --out FILE (default out/bench.json).
+ * --pool-size N (default 2; also the threads of wasm-threads), --only ENGINE,... (of cpu,
+ * wasm-stock, wasm, wasm-threads, pool, tensorflow; the rest print "skipped"), --out FILE
+ * (default out/bench.json).
  */
 import { mkdirSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -20,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { isMainThread, Worker, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../init.js';
+import { wasmThreadCount } from '../wasm-threads.js';
 import { wasmTrainingKernels } from '../kernels/register.js';
 import { loadNativeTensorFlow } from '../native/load.js';
 import type { TaskContext } from '../pool/protocol.js';
@@ -37,7 +40,7 @@ import {
   trainingStepper,
 } from './steps.js';
 
-type Engine = 'cpu' | 'wasm-stock' | 'wasm' | 'pool' | 'tensorflow';
+type Engine = 'cpu' | 'wasm-stock' | 'wasm' | 'wasm-threads' | 'pool' | 'tensorflow';
 type Step = 'train' | 'sampler' | 'samplerZoo';
 /** `filled`: kernels stock wasm lacks that this cell ran with this package's version. */
 type Cell = { ok: true; timing: Timing; filled?: string[] } | { ok: false; reason: string };
@@ -50,6 +53,8 @@ interface Plan {
 interface SingleJob {
   engine: Exclude<Engine, 'pool' | 'tensorflow'>;
   plans: Record<Step, Plan>;
+  /** XNNPACK threads of the 'wasm-threads' engine. */
+  threads?: number;
   /** Also time the steps at these (pool shard) batch sizes. */
   shard?: Record<Step, number>;
 }
@@ -59,6 +64,7 @@ const ENGINE_LABEL: Record<Engine, string> = {
   cpu: 'cpu',
   'wasm-stock': 'wasm (stock)',
   wasm: 'wasm (patched)',
+  'wasm-threads': 'wasm (patched) threads',
   pool: 'wasm pool',
   tensorflow: 'native tensorflow',
 };
@@ -147,7 +153,12 @@ async function runSingle(job: SingleJob): Promise<SingleResult> {
   } else if (job.engine === 'wasm-stock') {
     await import('@tensorflow/tfjs-backend-wasm'); // training kernels deliberately not registered
     if (!(await tf.setBackend('wasm'))) throw new Error('wasm failed to initialise');
-  } else await initBackend({ backend: 'wasm', verbose: false });
+  } else {
+    const threads = job.engine === 'wasm-threads' ? (job.threads ?? 2) : 1;
+    await initBackend({ backend: 'wasm', verbose: false, wasmThreads: threads });
+    const actual = wasmThreadCount();
+    if (actual !== threads) throw new Error(`asked for wasm on ${threads} threads, got ${actual}`);
+  }
   const { train, sampler, samplerZoo } = job.plans;
   // The sampler steps first: on stock wasm, filling in a missing kernel for one step must not
   // change the steps measured before it.
@@ -204,7 +215,7 @@ export function samplerChainTask(
 
 // ---- main thread ----
 
-const ENGINES: Engine[] = ['cpu', 'wasm-stock', 'wasm', 'pool', 'tensorflow'];
+const ENGINES: Engine[] = ['cpu', 'wasm-stock', 'wasm', 'wasm-threads', 'pool', 'tensorflow'];
 
 function parseFlags(argv: string[]): { runs: number; cpuRuns: number; poolSize: number; out: string; only: Engine[] } {
   const flags = { runs: 10, cpuRuns: 1, poolSize: 2, out: 'out/bench.json', only: ENGINES };
@@ -247,7 +258,8 @@ interface PoolRun {
 }
 
 async function runPool(size: number, plan: Plan): Promise<PoolRun> {
-  await initBackend({ backend: 'wasm', verbose: false }); // the main thread applies Adam on wasm
+  // the main thread applies Adam on wasm, on one thread so that it leaves the cores to the workers
+  await initBackend({ backend: 'wasm', verbose: false, wasmThreads: 1 });
   let pool: Awaited<ReturnType<typeof createWorkerPool>> | undefined;
   try {
     pool = await createWorkerPool({ size, backend: 'wasm' });
@@ -411,7 +423,7 @@ async function main(): Promise<void> {
     samplerZoo: Math.ceil(SAMPLER_BATCH / flags.poolSize),
   };
   let shardCells: Record<Step, Cell> | undefined;
-  const single: SingleJob['engine'][] = ['cpu', 'wasm-stock', 'wasm'];
+  const single: SingleJob['engine'][] = ['cpu', 'wasm-stock', 'wasm', 'wasm-threads'];
   const skipped: Cell = { ok: false, reason: 'skipped' };
   const skip = { train: skipped, sampler: skipped, samplerZoo: skipped };
   for (const engine of single) {
@@ -425,7 +437,7 @@ async function main(): Promise<void> {
         ? { train: cpuPlan, sampler: cpuSamplerPlan, samplerZoo: cpuZooPlan }
         : { train: fastPlan, sampler: fastPlan, samplerZoo: fastPlan };
     const shard = engine === 'wasm' ? shardBatch : undefined;
-    const { shard: shardResult, ...cells } = await inWorker({ engine, plans, shard });
+    const { shard: shardResult, ...cells } = await inWorker({ engine, plans, shard, threads: flags.poolSize });
     results[engine] = cells;
     shardCells ??= shardResult;
   }
@@ -444,7 +456,9 @@ async function main(): Promise<void> {
   } else results.tensorflow = skip;
 
   const engines = ENGINES;
-  const headers = engines.map((e) => (e === 'pool' ? `${ENGINE_LABEL.pool} x${flags.poolSize}` : ENGINE_LABEL[e]));
+  const headers = engines.map((e) =>
+    e === 'pool' || e === 'wasm-threads' ? `${ENGINE_LABEL[e]} x${flags.poolSize}` : ENGINE_LABEL[e],
+  );
   const steps = STEPS;
   const rows = steps.map((s) => engines.map((e) => cellText(results[e][s])));
   const first = Math.max(...steps.map((s) => STEP_LABEL[s].length));
@@ -471,12 +485,18 @@ async function main(): Promise<void> {
     { name: 'patched wasm vs cpu, training', step: 'train', fast: 'wasm', slow: 'cpu', goal: 100 },
     { name: 'patched vs stock wasm, sampler step (reference pair)', step: 'sampler', fast: 'wasm', slow: 'wasm-stock', goal: 5 },
     { name: 'patched vs stock wasm, sampler step (zoo pair)', step: 'samplerZoo', fast: 'wasm', slow: 'wasm-stock', goal: 5 },
+    { name: 'patched wasm threads vs stock wasm, sampler step (reference)', step: 'sampler', fast: 'wasm-threads', slow: 'wasm-stock', goal: 5 },
+    { name: 'patched wasm threads vs stock wasm, sampler step (zoo)', step: 'samplerZoo', fast: 'wasm-threads', slow: 'wasm-stock', goal: 5 },
+    { name: 'wasm threads vs one wasm thread, training', step: 'train', fast: 'wasm-threads', slow: 'wasm', goal: 1.6 },
+    { name: 'wasm threads vs one wasm thread, sampler (reference)', step: 'sampler', fast: 'wasm-threads', slow: 'wasm', goal: 1.6 },
+    { name: 'wasm threads vs one wasm thread, sampler (zoo)', step: 'samplerZoo', fast: 'wasm-threads', slow: 'wasm', goal: 1.6 },
     { name: 'pool vs one wasm thread, training', step: 'train', fast: 'pool', slow: 'wasm', goal: 1.6 },
     { name: 'pool vs one wasm thread, sampler step (reference)', step: 'sampler', fast: 'pool', slow: 'wasm', goal: 1.6 },
     { name: 'pool vs one wasm thread, sampler step (zoo)', step: 'samplerZoo', fast: 'pool', slow: 'wasm', goal: 1.6 },
     { name: 'native vs wasm, training', step: 'train', fast: 'tensorflow', slow: 'wasm', goal: 3 },
     { name: 'native vs wasm, sampler step (reference)', step: 'sampler', fast: 'tensorflow', slow: 'wasm', goal: 3 },
     { name: 'native vs wasm, sampler step (zoo)', step: 'samplerZoo', fast: 'tensorflow', slow: 'wasm', goal: 3 },
+    { name: 'native vs wasm threads, training', step: 'train', fast: 'tensorflow', slow: 'wasm-threads', goal: 3 },
   ];
   const checked = targets.map((t) => {
     const r = ratio(results, t);

@@ -1,5 +1,6 @@
 /** The two measured steps, and timing helpers. */
 import * as tf from '@tensorflow/tfjs';
+import { withLazyLayerGradients } from '@ppgn/core';
 import { batchLoss, resolveLoss } from '../pool/losses.js';
 import { benchClassifier, benchGenerator, CLASSES, CODE_SIZE, IMAGE_SHAPE, ZOO_CODE_SIZE, zooClassifier, zooGenerator } from './models.js';
 
@@ -59,10 +60,13 @@ export function samplerStepper(batch: number, seed = 5, models: SamplerModels = 
   });
   return {
     step: () => {
-      const [next, norm] = tf.tidy(() => {
-        const g = climb(h);
-        return [tf.add(h, tf.mul(g, 0.01)), tf.div(tf.norm(g), batch)] as const;
-      });
+      // as the library's sampler takes it: no weight gradients computed
+      const [next, norm] = withLazyLayerGradients(() =>
+        tf.tidy(() => {
+          const g = climb(h);
+          return [tf.add(h, tf.mul(g, 0.01)), tf.div(tf.norm(g), batch)] as const;
+        }),
+      );
       h.dispose();
       h = next as tf.Tensor2D;
       const value = norm.dataSync()[0]!;

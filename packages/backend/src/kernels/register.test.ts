@@ -17,6 +17,7 @@ describe('registerWasmTrainingKernels', () => {
         'Conv2DBackpropInput',
         'DepthwiseConv2dNativeBackpropFilter',
         'DepthwiseConv2dNativeBackpropInput',
+        'Identity',
         'MaxPoolGrad',
         'OneHot',
         'UnsortedSegmentSum',

@@ -166,7 +166,8 @@ async function handle(req: Request): Promise<unknown> {
 async function main(): Promise<void> {
   let backend: string;
   try {
-    backend = await initBackend({ backend: options.backend, verbose: false });
+    // The pool's workers are the parallelism: each runs wasm on one thread.
+    backend = await initBackend({ backend: options.backend, verbose: false, wasmThreads: 1 });
   } catch (err) {
     reply({ type: 'init-error', error: serializeError(err) });
     return;

@@ -1,6 +1,6 @@
-import { defineConfig } from 'tsup';
+import { packageBuild } from '../../tsup.base';
 
-export default defineConfig({
+export default packageBuild({
   entry: {
     index: 'src/index.ts',
     'native/cli': 'src/native/cli.ts',
@@ -10,9 +10,5 @@ export default defineConfig({
     // `pnpm bench` (not part of the published API)
     bench: 'src/bench/index.ts',
   },
-  format: ['esm'],
   dts: { entry: { index: 'src/index.ts', 'native/cli': 'src/native/cli.ts', testing: 'src/testing.ts' } },
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
 });

@@ -325,24 +325,28 @@ function byPhaseConvs(s: WasmKernelScope, dy: TensorInfo, filter: TensorInfo, in
       dataFormat: 'NHWC',
     });
   });
-  // Views after every allocation: growing the heap detaches older ones.
-  const out = s.backend.typedArrayFromHeap(dx);
-  if (!covered) out.fill(0);
+  // Views after every allocation: growing the heap detaches older ones. dx and the phase
+  // outputs share the heap, so whole pixels move with copyWithin (no view object per pixel).
+  const dxView = s.backend.typedArrayFromHeap(dx);
+  const heap = new Float32Array(dxView.buffer);
+  const base = (t: TensorInfo) => s.backend.typedArrayFromHeap(t).byteOffset / 4;
+  const dxBase = dxView.byteOffset / 4;
+  if (!covered) heap.fill(0, dxBase, dxBase + n * inHeight * inWidth * inC);
   phases.forEach((p, i) => {
-    const y = s.backend.typedArrayFromHeap(outputs[i] as TensorInfo);
+    const yBase = base(outputs[i] as TensorInfo);
     const { count: qh, first: fh } = p.rows;
     const { count: qw, first: fw } = p.cols;
     const row0 = fh * sh + p.rh - top;
     const col0 = fw * sw + p.rw - left;
-    let from = 0;
+    const step = sw * inC;
+    let from = yBase;
     for (let b = 0; b < n; b++) {
       for (let j = 0; j < qh; j++) {
-        let to = ((b * inHeight + row0 + j * sh) * inWidth + col0) * inC;
-        const step = sw * inC;
-        if (inC >= 16) {
-          for (let jw = 0; jw < qw; jw++, to += step, from += inC) out.set(y.subarray(from, from + inC), to);
+        let to = dxBase + ((b * inHeight + row0 + j * sh) * inWidth + col0) * inC;
+        if (inC >= 8) {
+          for (let jw = 0; jw < qw; jw++, to += step, from += inC) heap.copyWithin(to, from, from + inC);
         } else {
-          for (let jw = 0; jw < qw; jw++, to += step) for (let c = 0; c < inC; c++) out[to + c] = y[from++] as number;
+          for (let jw = 0; jw < qw; jw++, to += step) for (let c = 0; c < inC; c++) heap[to + c] = heap[from++] as number;
         }
       }
     }

@@ -17,9 +17,12 @@ describe('registerWasmTrainingKernels', () => {
         'Conv2DBackpropInput',
         'DepthwiseConv2dNativeBackpropFilter',
         'DepthwiseConv2dNativeBackpropInput',
+        'Greater',
         'Identity',
+        'LeakyRelu',
         'MaxPoolGrad',
         'OneHot',
+        'Select',
         'UnsortedSegmentSum',
       ].sort(),
     );

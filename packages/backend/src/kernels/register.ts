@@ -38,11 +38,14 @@
  *   as (b^T a^T)^T when that moves fewer numbers) and the plain product goes to XNNPACK.
  * - `Identity`: the stock kernel copies the buffer; ours shares it (reference counted), as
  *   cpu does. A sampler step of the reference pair made 59 copies.
+ * - `LeakyRelu`, `Greater` and `Select` (a LeakyReLU layer forward and backward): the stock
+ *   kernels take 3-5 ns an element, 20-30x XNNPACK's Relu; plain loops over the heap are
+ *   about ten times faster (scalar or same-shape operands; other cases go to the stock kernel).
  * The displaced stock kernels stay callable through `stockWasmKernel` (for comparisons).
  *
  * Checked against cpu and kept (`stock-kernels.test.ts`): Conv2D, FusedConv2D (bias +
  * LeakyReLU), DepthwiseConv2dNative, MaxPool, AvgPool, AvgPoolGrad,
- * ResizeBilinear, ResizeBilinearGrad, LeakyRelu, Prelu, FusedBatchNorm and the ops behind
+ * ResizeBilinear, ResizeBilinearGrad, Prelu, FusedBatchNorm and the ops behind
  * the batch-norm, LSTM and Adam gradients. Not used in training and left alone: the stock
  * `MaxPoolWithArgmax` disagrees with cpu on some windows too.
  *
@@ -56,6 +59,7 @@ import { batchMatMulConfig } from './batch-mat-mul.js';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
 import { depthwiseConv2dBackpropFilterConfig, depthwiseConv2dBackpropInputConfig } from './depthwise-conv2d-backprop.js';
+import { greaterConfig, leakyReluConfig, selectConfig } from './elementwise.js';
 import { identityConfig } from './identity.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { oneHotConfig } from './one-hot.js';
@@ -73,6 +77,9 @@ export const wasmTrainingKernels: readonly KernelConfig[] = [
   maxPoolGradConfig,
   batchMatMulConfig,
   identityConfig,
+  leakyReluConfig,
+  greaterConfig,
+  selectConfig,
 ];
 
 const OURS = Symbol.for('@ppgn/backend:wasm-training-kernel');

@@ -12,8 +12,9 @@ export interface InitBackendOptions {
   /** Print a one-line reason when a faster backend was skipped. Default true. */
   verbose?: boolean;
   /**
-   * Threads for XNNPACK on wasm (Node). Default `PPGN_WASM_THREADS`, else the cores this process
-   * may use; 1 runs the single-thread build. Only the first wasm initialisation chooses.
+   * Threads for XNNPACK on wasm (Node). Default `PPGN_WASM_THREADS`, else the cores not busy
+   * with other work (`defaultWasmThreads`); 1 runs the single-thread build. Only the first
+   * wasm initialisation chooses.
    */
   wasmThreads?: number;
 }

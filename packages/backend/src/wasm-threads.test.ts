@@ -1,12 +1,13 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from './init.js';
 import { compareKernel, seeded, randomValues, relativeError } from './kernels/test-utils.js';
-import { wasmThreadCount } from './wasm-threads.js';
+import { defaultWasmThreads, wasmThreadCount } from './wasm-threads.js';
 
 const run = promisify(execFile);
 const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
@@ -60,6 +61,13 @@ describe('wasm on several XNNPACK threads', () => {
       expect(tf.memory().numTensors).toBe(start);
     }
     for (const [i, g] of grads.wasm!.entries()) expect(relativeError(g, grads.cpu![i]!)).toBeLessThan(1e-4);
+  });
+
+  it('defaults to the cores other work leaves idle, at least one', () => {
+    const cores = os.availableParallelism();
+    const idle = Math.round(cores - (os.loadavg()[0] ?? 0));
+    expect(defaultWasmThreads()).toBe(Math.min(cores, Math.max(1, idle)));
+    expect(defaultWasmThreads()).toBeGreaterThanOrEqual(1);
   });
 
   it('rejects thread counts that are not positive integers, naming the source', async () => {

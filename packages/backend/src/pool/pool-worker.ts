@@ -27,6 +27,7 @@ interface TrainerState {
   output: Float32Array;
   outputs: { index: number; offset: number; length: number }[];
   version: number;
+  microBatch: number;
 }
 
 const port = parentPort;
@@ -108,8 +109,41 @@ async function initTrainer(req: Extract<Request, { type: 'trainer-init' }>): Pro
     output: new Float32Array(req.output),
     outputs: outputLayout(req.layout, req.trainable),
     version: -1,
+    microBatch: req.microBatch,
   });
   return null;
+}
+
+/**
+ * The mean loss of the shard and its gradients, in passes of at most `microBatch` examples
+ * whose gradients are added weighted by their share of the shard (the mean over the shard).
+ */
+function shardGradients(state: TrainerState, xs: tf.Tensor, ys: tf.Tensor): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+  const n = xs.shape[0] ?? 0;
+  const micro = state.microBatch;
+  if (micro === 0 || n <= micro) return tf.variableGrads(() => batchLoss(state.model, state.loss, xs, ys), state.trainable);
+  let value: tf.Scalar = tf.scalar(0);
+  const grads: tf.NamedTensorMap = {};
+  for (let start = 0; start < n; start += micro) {
+    const size = Math.min(micro, n - start);
+    const share = size / n;
+    const part = tf.tidy(() => {
+      const x = tf.slice(xs, start, size);
+      const y = tf.slice(ys, start, size);
+      return tf.variableGrads(() => tf.mul(batchLoss(state.model, state.loss, x, y), share) as tf.Scalar, state.trainable);
+    });
+    const sum = tf.add(value, part.value) as tf.Scalar;
+    tf.dispose([value, part.value]);
+    value = sum;
+    for (const [name, g] of Object.entries(part.grads)) {
+      const previous = grads[name];
+      if (previous) {
+        grads[name] = tf.add(previous, g);
+        tf.dispose([previous, g]);
+      } else grads[name] = g;
+    }
+  }
+  return { value, grads };
 }
 
 function trainerStep(req: Extract<Request, { type: 'trainer-step' }>): StepResult {
@@ -130,7 +164,7 @@ function trainerStep(req: Extract<Request, { type: 'trainer-step' }>): StepResul
   const ys = toTensor(req.ys);
   let result: { value: tf.Scalar; grads: tf.NamedTensorMap } | undefined;
   try {
-    result = tf.variableGrads(() => batchLoss(state.model, state.loss, xs, ys), state.trainable);
+    result = shardGradients(state, xs, ys);
     const { value, grads } = result;
     const weights = state.model.weights;
     state.outputs.forEach((slot, pos) => {

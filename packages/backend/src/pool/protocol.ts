@@ -65,6 +65,8 @@ export type Request =
       trainable: number[];
       /** This worker's output: gradients of the trainable weights, then non-trainable weights. */
       output: SharedArrayBuffer;
+      /** Largest number of examples per forward/backward pass; 0: the whole shard at once. */
+      microBatch: number;
     }
   | {
       type: 'trainer-step';

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchLoss, resolveLoss } from './losses.js';
 import type { LossSpec } from './protocol.js';
-import { shardSizes } from './trainer.js';
+import { shardSizes, usesBatchStatistics } from './trainer.js';
 import { ensurePoolWorkerBuilt, fixture } from './test-support.js';
 import { createWorkerPool, type WorkerPool } from './worker-pool.js';
 
@@ -106,6 +106,37 @@ describe('pool.trainer', () => {
       model.dispose();
     });
   }
+
+  it('splits shards into passes of at most microBatch examples with the same loss and gradients', async () => {
+    // 7 rows on 3 workers: shards of 3, 2, 2; passes of 2 split the first into 2 + 1
+    const model = convNet(30, 3, 'softmax'); // with an l2 penalty, which each pass adds in its share
+    const xs = tf.randomNormal([7, 6, 6, 2], 0, 1, 'float32', 13);
+    const ys = tf.randomUniform([7], 0, 3, 'int32', 14);
+    const loss = await resolveLoss('sparseCategoricalCrossentropy');
+    const reference = tf.variableGrads(() => batchLoss(model, loss, xs, ys), model.trainableWeights.map((w) => w.read() as tf.Variable));
+    for (const microBatch of [1, 2, 0]) {
+      const trainer = pool.trainer({ model, loss: 'sparseCategoricalCrossentropy', microBatch });
+      const parallel = await trainer.gradients(xs, ys);
+      expect(Math.abs(parallel.loss - reference.value.dataSync()[0]!), `microBatch ${microBatch}`).toBeLessThan(1e-5);
+      for (const key of Object.keys(reference.grads)) expect(maxRelError(parallel.grads[key]!, reference.grads[key]!), key).toBeLessThan(1e-4);
+      tf.dispose(parallel.grads);
+      await trainer.dispose();
+    }
+    expect(() => pool.trainer({ model, loss: 'meanSquaredError', microBatch: 2.5 })).toThrow('trainer: microBatch must be a non-negative integer, got 2.5');
+    tf.dispose([xs, ys, reference.value, reference.grads]);
+    model.dispose();
+  });
+
+  it('keeps whole shards for models with batch statistics, nested ones included', () => {
+    const bn = () => tf.layers.batchNormalization();
+    const inner = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 2 }), bn()] });
+    const outer = tf.sequential({ layers: [inner, tf.layers.dense({ units: 1 })] });
+    const plain = convNet(31, 2, 'linear');
+    expect(usesBatchStatistics(outer)).toBe(true);
+    expect(usesBatchStatistics(inner)).toBe(true);
+    expect(usesBatchStatistics(plain)).toBe(false);
+    for (const m of [outer, plain]) m.dispose();
+  });
 
   it('steps the optimizer: loss decreases and the main model changes', async () => {
     const model = tf.sequential({

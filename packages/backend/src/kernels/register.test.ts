@@ -22,7 +22,6 @@ describe('registerWasmTrainingKernels', () => {
         'LeakyRelu',
         'MaxPoolGrad',
         'OneHot',
-        'Select',
         'UnsortedSegmentSum',
       ].sort(),
     );

@@ -38,9 +38,10 @@
  *   as (b^T a^T)^T when that moves fewer numbers) and the plain product goes to XNNPACK.
  * - `Identity`: the stock kernel copies the buffer; ours shares it (reference counted), as
  *   cpu does. A sampler step of the reference pair made 59 copies.
- * - `LeakyRelu`, `Greater` and `Select` (a LeakyReLU layer forward and backward): the stock
- *   kernels take 3-5 ns an element, 20-30x XNNPACK's Relu; plain loops over the heap are
- *   about ten times faster (scalar or same-shape operands; other cases go to the stock kernel).
+ * - `LeakyRelu` and `Greater` (a LeakyReLU layer forward and backward): the stock kernels
+ *   branch on every element, 3-4 ns each on activations, 20-30x XNNPACK's Relu; branch-free
+ *   loops over the heap are 3x faster (Greater: scalar or same-shape float operands; other
+ *   cases go to the stock kernel).
  * The displaced stock kernels stay callable through `stockWasmKernel` (for comparisons).
  *
  * Checked against cpu and kept (`stock-kernels.test.ts`): Conv2D, FusedConv2D (bias +
@@ -59,7 +60,7 @@ import { batchMatMulConfig } from './batch-mat-mul.js';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
 import { depthwiseConv2dBackpropFilterConfig, depthwiseConv2dBackpropInputConfig } from './depthwise-conv2d-backprop.js';
-import { greaterConfig, leakyReluConfig, selectConfig } from './elementwise.js';
+import { greaterConfig, leakyReluConfig } from './elementwise.js';
 import { identityConfig } from './identity.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { oneHotConfig } from './one-hot.js';
@@ -79,7 +80,6 @@ export const wasmTrainingKernels: readonly KernelConfig[] = [
   identityConfig,
   leakyReluConfig,
   greaterConfig,
-  selectConfig,
 ];
 
 const OURS = Symbol.for('@ppgn/backend:wasm-training-kernel');

@@ -72,11 +72,13 @@ describe('wasm on several XNNPACK threads', () => {
 
   it('rejects thread counts that are not positive integers, naming the source', async () => {
     await expect(initBackend({ backend: 'wasm', wasmThreads: 0 })).rejects.toThrow("initBackend: wasm threads must be a positive integer, got '0'");
+    const before = process.env.PPGN_WASM_THREADS;
     process.env.PPGN_WASM_THREADS = 'many';
     try {
       await expect(initBackend({ backend: 'wasm' })).rejects.toThrow("PPGN_WASM_THREADS: wasm threads must be a positive integer, got 'many'");
     } finally {
-      delete process.env.PPGN_WASM_THREADS;
+      if (before === undefined) delete process.env.PPGN_WASM_THREADS;
+      else process.env.PPGN_WASM_THREADS = before;
     }
   });
 

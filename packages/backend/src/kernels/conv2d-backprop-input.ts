@@ -187,7 +187,7 @@ function byZeroInsertion(s: WasmKernelScope, dy: TensorInfo, filter: TensorInfo,
  * of the *un-inserted* dy with the taps of that phase, reversed:
  *   dx[q*s + r] = sum_u dy[q - T + 1 + u] * w[r + (T - 1 - u)*s],   T = ceil(k / s)
  * All sh*sw phases go into the output channels of one conv with a T x T filter; the phases
- * are then interleaved into rows and columns (a depth-to-space) and the padding cropped off.
+ * are then copied into their rows and columns of dx (a depth-to-space without the padding).
  * This does 1/(sh*sw) of the multiplications of the zero-inserted version.
  */
 function byPhases(s: WasmKernelScope, dy: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
@@ -212,13 +212,37 @@ function byPhases(s: WasmKernelScope, dy: TensorInfo, filter: TensorInfo, info: 
     ],
     dataFormat: 'NHWC',
   });
-  // Interleave the phases: [N, qh, qw, (rh, rw, ci)] -> [N, qh, rh, qw, (rw, ci)], as one 4-D
-  // transpose of [N*qh, qw, rh, rw*ci] (the stock DepthToSpace is a slower scalar loop).
+  // Interleave the phases straight into dx, dropping the padding: block (q, p) holds, for each
+  // rh, the sw*inC numbers of row q*sh + rh, columns p*sw .. p*sw + sw - 1, side by side.
   const qh = oh + bottom;
   const qw = ow + right;
-  const blocks = s.reshape(conv, [n * qh, qw, sh, sw * inC]);
-  const full = s.reshape(s.transpose(blocks, [0, 2, 1, 3]), [n, qh * sh, qw * sw, inC]);
-  return s.slice(full, [0, top, left, 0], [n, inHeight, inWidth, inC]);
+  const dx = s.makeOutput([n, inHeight, inWidth, inC]);
+  // Views after every allocation: growing the heap detaches older ones.
+  const dxView = s.backend.typedArrayFromHeap(dx);
+  const heap = new Float32Array(dxView.buffer);
+  const dxBase = dxView.byteOffset / 4;
+  const convBase = s.backend.typedArrayFromHeap(conv).byteOffset / 4;
+  const rowLength = sw * inC;
+  for (let b = 0; b < n; b++) {
+    for (let q = 0; q < qh; q++) {
+      for (let rh = 0; rh < sh; rh++) {
+        const row = q * sh + rh - top;
+        if (row < 0 || row >= inHeight) continue;
+        for (let p = 0; p < qw; p++) {
+          const col0 = p * sw - left;
+          const lo = Math.max(0, -col0);
+          const hi = Math.min(sw, inWidth - col0);
+          if (hi <= lo) continue;
+          let from = convBase + (((b * qh + q) * qw + p) * sh + rh) * rowLength + lo * inC;
+          const to = dxBase + ((b * inHeight + row) * inWidth + col0 + lo) * inC;
+          const count = (hi - lo) * inC;
+          if (count >= 8) heap.copyWithin(to, from, from + count);
+          else for (let k = 0; k < count; k++) heap[to + k] = heap[from++] as number;
+        }
+      }
+    }
+  }
+  return dx;
 }
 
 /** The taps of a filter of size `k` that stride phase `r` meets: r, r + s, ...; 0 when r >= k. */

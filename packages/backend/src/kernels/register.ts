@@ -22,7 +22,7 @@
  * - `Conv2DBackpropInput` (input gradient of conv2d; the forward pass of conv2dTranspose):
  *   the stock kernel is a scalar C++ loop. Strided cases become one exact XNNPACK conv per
  *   stride phase over the un-inserted gradient, written straight into its rows and columns
- *   of dx (below 16 channels, one conv for all phases, a depth-to-space and a crop): no
+ *   of dx (below 16 channels, one conv for all phases, copied into dx the same way): no
  *   multiplications by inserted zeros. Stride 1 is one conv with the flipped, transposed
  *   filter; dilated filters conv over the zero-inserted gradient.
  *   5-10x faster than the stock kernel on generator-sized layers (measured by

@@ -13,6 +13,9 @@ await setupBackends();
 const native = await loadNativeTensorFlow();
 const backends = native.ok ? ['wasm', 'tensorflow'] : ['wasm'];
 
+/** Seeded initialisers: every run compares the same models. */
+const init = (seed: number) => tf.initializers.glorotUniform({ seed });
+
 interface Task {
   build: () => tf.LayersModel;
   x: () => tf.Tensor;
@@ -24,37 +27,37 @@ function convNet(): tf.LayersModel {
   const m = tf.sequential();
   m.add(tf.layers.upSampling2d({ inputShape: [6, 6, 3], size: [2, 2], interpolation: 'bilinear' }));
   // No bias before batch norm: its gradient is zero up to rounding, so not comparable.
-  m.add(tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', useBias: false }));
+  m.add(tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', useBias: false, kernelInitializer: init(1010) }));
   m.add(tf.layers.batchNormalization());
   m.add(tf.layers.leakyReLU({ alpha: 0.2 }));
   m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-  m.add(tf.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: 'same' }));
-  m.add(tf.layers.conv2d({ filters: 6, kernelSize: 2, padding: 'valid' }));
+  m.add(tf.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: 'same', depthwiseInitializer: init(1020) }));
+  m.add(tf.layers.conv2d({ filters: 6, kernelSize: 2, padding: 'valid', kernelInitializer: init(1030) }));
   m.add(tf.layers.averagePooling2d({ poolSize: 2, padding: 'same' }));
   m.add(tf.layers.flatten());
-  m.add(tf.layers.dense({ units: 4 }));
+  m.add(tf.layers.dense({ units: 4, kernelInitializer: init(1040) }));
   return m;
 }
 
 function generator(): tf.LayersModel {
   const m = tf.sequential();
-  m.add(tf.layers.dense({ inputShape: [12], units: 4 * 4 * 16 }));
+  m.add(tf.layers.dense({ inputShape: [12], units: 4 * 4 * 16, kernelInitializer: init(1050) }));
   m.add(tf.layers.reshape({ targetShape: [4, 4, 16] }));
-  m.add(tf.layers.conv2dTranspose({ filters: 12, kernelSize: 4, strides: 2, padding: 'same', useBias: false }));
+  m.add(tf.layers.conv2dTranspose({ filters: 12, kernelSize: 4, strides: 2, padding: 'same', useBias: false, kernelInitializer: init(1060) }));
   m.add(tf.layers.batchNormalization());
   m.add(tf.layers.leakyReLU({ alpha: 0.2 }));
-  m.add(tf.layers.conv2dTranspose({ filters: 8, kernelSize: 4, strides: 2, padding: 'same' }));
+  m.add(tf.layers.conv2dTranspose({ filters: 8, kernelSize: 4, strides: 2, padding: 'same', kernelInitializer: init(1070) }));
   m.add(tf.layers.leakyReLU({ alpha: 0.2 }));
-  m.add(tf.layers.conv2dTranspose({ filters: 3, kernelSize: 4, strides: 2, padding: 'same', activation: 'sigmoid' }));
+  m.add(tf.layers.conv2dTranspose({ filters: 3, kernelSize: 4, strides: 2, padding: 'same', activation: 'sigmoid', kernelInitializer: init(1080) }));
   return m;
 }
 
 function captioner(): tf.LayersModel {
   const m = tf.sequential();
-  m.add(tf.layers.embedding({ inputDim: 12, outputDim: 6, inputLength: 7 }));
-  m.add(tf.layers.lstm({ units: 10, returnSequences: true }));
-  m.add(tf.layers.lstm({ units: 8 }));
-  m.add(tf.layers.dense({ units: 12 }));
+  m.add(tf.layers.embedding({ inputDim: 12, outputDim: 6, inputLength: 7, embeddingsInitializer: init(1090) }));
+  m.add(tf.layers.lstm({ units: 10, returnSequences: true, kernelInitializer: init(1100), recurrentInitializer: init(1101) }));
+  m.add(tf.layers.lstm({ units: 8, kernelInitializer: init(1110), recurrentInitializer: init(1111) }));
+  m.add(tf.layers.dense({ units: 12, kernelInitializer: init(1120) }));
   return m;
 }
 

@@ -6,7 +6,8 @@
 //   npx tsx packages/zoo/scripts/caption-results.ts
 // Environment: CAPTION_N (samples per caption, default 16), CAPTION_SETTINGS (JSON sampler
 // overrides), CAPTION_START ('noise' | 'scenes') and CAPTION_RESTARTS (over the entry's
-// caption sampling), CAPTION_ONLY (run only the first K captions, for tuning), CAPTION_OUT.
+// caption sampling), CAPTION_ONLY (run only the first K captions), CAPTION_SET=tuning (the
+// 6 tuning captions instead of the 12 reported ones: settings are chosen on these), CAPTION_OUT.
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBackend } from '@ppgn/backend';
@@ -14,7 +15,7 @@ import { createProgress, loadModel, saveJSON, writeFileAtomic, writeGrid } from 
 import { encoderAt } from '@ppgn/condition-classifier';
 import { shapes } from '@ppgn/data';
 import * as tf from '@tensorflow/tfjs-core';
-import { type CaptionStart, captionParts, entryDir, evaluateCaption, loadZoo, parseShapesCaption, sampleCaption } from '../src/index.js';
+import { type CaptionStart, captionParts, captionSampling, entryDir, evaluateCaption, loadZoo, parseShapesCaption, sampleCaption } from '../src/index.js';
 
 const root = resolve(fileURLToPath(import.meta.url), '../../../..');
 const outDir = resolve(process.env.CAPTION_OUT ?? join(root, 'docs/results/captions'));
@@ -26,7 +27,7 @@ const startOverride = process.env.CAPTION_START as CaptionStart | undefined;
 const restartsOverride = process.env.CAPTION_RESTARTS ? Number(process.env.CAPTION_RESTARTS) : undefined;
 
 /** Captions whose exact text is in the training captions, then ones that never are. */
-const CAPTIONS = [
+const REPORTED_CAPTIONS = [
   'a red circle above a blue square',
   'a green triangle left of a yellow circle',
   'a small red square left of a large blue triangle',
@@ -39,7 +40,19 @@ const CAPTIONS = [
   'a small red triangle right of a small green square',
   'a white triangle below a red circle',
   'a large blue triangle above a small yellow square',
-].slice(0, Number(process.env.CAPTION_ONLY ?? 12));
+];
+/** Captions to choose sampler settings on, none of them among the reported ones. */
+const TUNING_CAPTIONS = [
+  'a green square right of a red circle',
+  'a yellow circle below a blue triangle',
+  'a small white square left of a large green triangle',
+  'a red triangle',
+  'a large yellow square above a small blue circle',
+  'a blue circle left of a white triangle',
+];
+const captionSet = process.env.CAPTION_SET ?? 'reported';
+if (captionSet !== 'reported' && captionSet !== 'tuning') throw new Error(`CAPTION_SET must be 'reported' or 'tuning', got '${captionSet}'`);
+const CAPTIONS = (captionSet === 'tuning' ? TUNING_CAPTIONS : REPORTED_CAPTIONS).slice(0, Number(process.env.CAPTION_ONLY ?? 12));
 
 const slug = (c: string) => c.replace(/ /g, '-');
 const pct = (v: number) => `${(100 * v).toFixed(0)}%`;
@@ -73,10 +86,7 @@ interface Row {
   unconditioned: Record<string, number>;
   realHeldOut: { count: number; agreement?: Record<string, number> };
 }
-const sampling = {
-  start: startOverride ?? zoo.spec.captionSampling?.start ?? 'noise',
-  restarts: restartsOverride ?? zoo.spec.captionSampling?.restarts ?? 1,
-};
+const sampling = captionSampling(zoo, { start: startOverride, restarts: restartsOverride });
 const rows: Row[] = [];
 const progress = createProgress('caption results', CAPTIONS.length);
 let settingsUsed: unknown;

@@ -67,11 +67,10 @@ export async function sampleCaption(zoo: ZooEntry, options: SampleCaptionOptions
   const hDaeSigma = Number(zoo.card.parts['h-dae-scenes']?.metrics?.sigma ?? zoo.spec.hDaeSigma);
   const prior = variant === 'ppgn-h' ? daePrior({ dae: parts.hDae!, sigma: hDaeSigma }) : undefined;
   const settings = { clip: zoo.spec.clip, ...PRESETS.caption, ...zoo.spec.sampler[`caption-${variant}`], ...options.settings };
-  const start = options.start ?? zoo.spec.captionSampling?.start ?? 'noise';
-  if (!(CAPTION_STARTS as readonly string[]).includes(start)) throw new Error(`sampleCaption: start must be one of ${CAPTION_STARTS.join(', ')}, got '${start}'`);
+  const sampling = captionSampling(zoo, options);
+  const start = sampling.start;
   // Without the caption there is nothing to select by: one chain per sample.
-  const restarts = condition ? (options.restarts ?? zoo.spec.captionSampling?.restarts ?? 1) : 1;
-  if (!Number.isInteger(restarts) || restarts < 1) throw new Error(`sampleCaption: restarts must be a positive integer, got ${restarts}`);
+  const restarts = condition ? sampling.restarts : 1;
   const batch = options.n * restarts;
   const startImages = start === 'scenes' ? START_SCENES.images(randomIndices(new Rng(options.seed + 7919), batch, START_SCENES.size)) : undefined;
   try {
@@ -91,6 +90,15 @@ export async function sampleCaption(zoo: ZooEntry, options: SampleCaptionOptions
   } finally {
     startImages?.dispose();
   }
+}
+
+/** Where chains start and how many run per sample: the options, else the entry's `captionSampling`, else noise and 1. */
+export function captionSampling(zoo: ZooEntry, options: Pick<SampleCaptionOptions, 'start' | 'restarts'> = {}): { start: CaptionStart; restarts: number } {
+  const start = options.start ?? zoo.spec.captionSampling?.start ?? 'noise';
+  if (!(CAPTION_STARTS as readonly string[]).includes(start)) throw new Error(`sampleCaption: start must be one of ${CAPTION_STARTS.join(', ')}, got '${start}'`);
+  const restarts = options.restarts ?? zoo.spec.captionSampling?.restarts ?? 1;
+  if (!Number.isInteger(restarts) || restarts < 1) throw new Error(`sampleCaption: restarts must be a positive integer, got ${restarts}`);
+  return { start, restarts };
 }
 
 function randomIndices(rng: Rng, count: number, size: number): number[] {

@@ -44,6 +44,39 @@ describe('ppgn commands on the shipped zoo', () => {
     expect(help.out).toContain('--variant <dgn-am|ppgn-x|ppgn-h|joint-ppgn-h|noiseless-joint-ppgn-h>');
   });
 
+  it('sample --caption passes --start and --restarts to the sampler; bad values name the flag', async () => {
+    const caption = ['sample', '--zoo', 'shapes', '--caption', 'a red circle above a blue square', '--n', '2', '--steps', '2', '--seed', '3'];
+    const summaryOf = (out: string) => JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    const byDefault = await run([...caption, '--out', join(dir, 'caption-default')]);
+    expect(byDefault.code, byDefault.err).toBe(0);
+    // the entry's settings: shapes chains start from training scenes, one chain per sample
+    expect(summaryOf(join(dir, 'caption-default'))).toMatchObject({ start: 'scenes', restarts: 1 });
+    const best = await run([...caption, '--start', 'scenes', '--restarts', '3', '--out', join(dir, 'caption-best')]);
+    expect(best.code, best.err).toBe(0);
+    const one = summaryOf(join(dir, 'caption-default'));
+    const three = summaryOf(join(dir, 'caption-best'));
+    expect(three).toMatchObject({ start: 'scenes', restarts: 3 });
+    expect(three.logProb).toHaveLength(2);
+    // sample i keeps the likeliest of its 3 chains, the first of which is the single chain of the default run
+    for (const [i, lp] of three.logProb.entries()) expect(lp).toBeGreaterThanOrEqual(one.logProb[i] - 1e-3);
+    const sum = (list: number[]) => list.reduce((a, b) => a + b, 0);
+    expect(sum(three.logProb)).toBeGreaterThan(sum(one.logProb) + 1); // and the other chains did win
+    const noise = await run([...caption, '--start', 'noise', '--out', join(dir, 'caption-noise')]);
+    expect(noise.code, noise.err).toBe(0);
+    expect(summaryOf(join(dir, 'caption-noise'))).toMatchObject({ start: 'noise', restarts: 1 });
+    expect(readFileSync(join(dir, 'caption-noise', 'sample-000.png')).equals(readFileSync(join(dir, 'caption-default', 'sample-000.png')))).toBe(false);
+
+    const start = await run([...caption, '--start', 'middle']);
+    expect(start.code).toBe(2);
+    expect(start.err).toContain("--start: 'middle' is not allowed; use one of noise, scenes");
+    const restarts = await run([...caption, '--restarts', '0']);
+    expect(restarts.code).toBe(2);
+    expect(restarts.err).toContain('--restarts: 0 is out of range [1, 64]');
+    const withClass = await run(['sample', '--zoo', 'mnist', '--class', '3', '--restarts', '2']);
+    expect(withClass.code).toBe(2);
+    expect(withClass.err).toContain('--restarts goes with --caption');
+  });
+
   it('eval writes the table with the real baseline and each variant asked for', async () => {
     const out = join(dir, 'eval');
     const r = await run(['eval', '--zoo', 'mnist', '--per-class', '2', '--steps', '4', '--variant', 'dgn-am', '--sheets', '2', '--out', out]);

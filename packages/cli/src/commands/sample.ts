@@ -4,9 +4,12 @@ import type { Frame } from '@ppgn/sampler';
 import type { Tensor4D } from '@tensorflow/tfjs';
 import { initBackend } from '@ppgn/backend';
 import {
+  CAPTION_STARTS,
   CAPTION_VARIANTS,
+  type CaptionStart,
   type CaptionVariant,
   captionParts,
+  captionSampling,
   evaluateCaption,
   loadZoo,
   parseShapesCaption,
@@ -35,12 +38,23 @@ export const sampleCommand: CommandSpec = {
   summary: 'sample images of a class (five PPGN variants) or of a caption (shapes) from a zoo entry',
   usage:
     'sample --zoo mnist --class 3 [--variant noiseless-joint-ppgn-h] [--n 16] [--seed 1] [--out DIR] [--eval]\n' +
-    '       sample --zoo shapes --caption "a red circle above a blue square" [--variant ppgn-h|dgn-am] [--n 16] [--eval]',
+    '       sample --zoo shapes --caption "a red circle above a blue square" [--variant ppgn-h|dgn-am] [--start noise|scenes] [--restarts N] [--n 16] [--eval]',
   flags: {
     zoo: { type: 'string', help: 'zoo entry', choices: Object.keys(ZOO_ENTRIES), default: 'mnist' },
     class: { type: 'string', help: 'class index or name' },
     caption: { type: 'string', help: 'sample this caption instead of a class (entries with a captioner: shapes)' },
     'switch-to': { type: 'string', help: 'switch the condition to this class mid-chain' },
+    start: {
+      type: 'string',
+      help: "captions: chains start from h ~ N(0, 1) ('noise') or from codes of random training scenes ('scenes'); default the entry's setting",
+      choices: CAPTION_STARTS,
+    },
+    restarts: {
+      type: 'integer',
+      help: "captions: chains per sample, keeping the one most likely under the caption; default the entry's setting",
+      min: 1,
+      max: 64,
+    },
     variant: { type: 'string', help: 'sampler variant (default noiseless-joint-ppgn-h; ppgn-h for captions)', choices: VARIANT_NAMES },
     n: { type: 'integer', help: 'number of chains (images)', min: 1, max: 1024, default: 16 },
     seed: { type: 'integer', help: 'random seed', default: 1 },
@@ -60,6 +74,9 @@ export const sampleCommand: CommandSpec = {
     if (flags.caption !== undefined) {
       if (flags.class !== undefined || flags['switch-to'] !== undefined) throw new UsageError('--caption cannot be combined with --class or --switch-to');
       return runCaption(flags);
+    }
+    for (const flag of ['start', 'restarts'] as const) {
+      if (flags[flag] !== undefined) throw new UsageError(`--${flag} goes with --caption`);
     }
     if (flags.class === undefined) throw new UsageError('--class (a class index or name) or --caption is required');
     const backend = await initBackend();
@@ -129,6 +146,7 @@ async function runCaption(flags: ParsedFlags): Promise<void> {
     captionParts(zoo).condition(caption).dispose();
     const n = flags.n as number;
     const out = flags.out as string;
+    const sampling = captionSampling(zoo, { start: flags.start as CaptionStart | undefined, restarts: flags.restarts as number | undefined });
     let progress: Progress | undefined;
     const result = await sampleCaption(zoo, {
       caption,
@@ -136,6 +154,7 @@ async function runCaption(flags: ParsedFlags): Promise<void> {
       n,
       seed: flags.seed as number,
       settings: settingsFromFlags(flags),
+      ...sampling,
       onStep: ({ step, steps }) => {
         progress ??= createProgress(`sample ${zoo.name} caption "${caption}" (${variant}, ${backend})`, steps);
         progress.update(step + 1);
@@ -152,6 +171,7 @@ async function runCaption(flags: ParsedFlags): Promise<void> {
         n,
         seed: flags.seed,
         backend,
+        ...sampling,
         settings: result.settings,
         logProb: result.logProb,
       };

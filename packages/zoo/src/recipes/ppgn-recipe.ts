@@ -65,6 +65,22 @@ export interface GeneratorStageArgs extends EncoderSource {
   noise?: GeneratorNoise;
   /** Start from this trained part's weights (fine-tuning) instead of a fresh G. */
   initFrom?: string;
+  /** Adam learning rate of G and D for the first `steps`. Default 2e-4. */
+  learningRate?: number;
+  /**
+   * Phases that continue training G and D after the first `steps`, each with its own loss
+   * weights and learning rate and a fresh optimizer: a stepwise schedule. Each phase
+   * checkpoints in its own folder, so a rerun resumes in the right phase.
+   */
+  laterPhases?: GeneratorPhase[];
+}
+
+/** A later training phase of a generator stage. */
+export interface GeneratorPhase {
+  steps: number;
+  losses: GeneratorLosses;
+  /** Default: the learning rate of the phase before. */
+  learningRate?: number;
 }
 
 /** The PPGN stages for one entry: C (and E), the evaluator, G, the joint G, the h-DAE and the x-DAE. */
@@ -157,21 +173,36 @@ export function ppgnRecipe(cfg: PpgnRecipeConfig): Recipe {
         }
         const { images } = await trainImages(source);
         const clock = await stageClock(ctx);
-        const steps = scaled(args.steps, ctx);
         const batchSize = 64;
-        const result = await trainGenerator({
-          generator: G,
-          encoder,
-          featureEncoder,
-          discriminator: D,
-          data: images,
-          batchSize,
-          losses: args.losses,
-          noise: args.noise,
-          steps,
-          seed: args.seed,
-          ...clock.run,
-        });
+        const phases: Required<GeneratorPhase>[] = [{ steps: args.steps, losses: args.losses, learningRate: args.learningRate ?? 2e-4 }];
+        for (const p of args.laterPhases ?? []) phases.push({ ...p, learningRate: p.learningRate ?? phases.at(-1)!.learningRate });
+        let steps = 0;
+        let result: Awaited<ReturnType<typeof trainGenerator>> | undefined;
+        const paused = { discriminator: 0, adversarial: 0 };
+        for (const [k, phase] of phases.entries()) {
+          const phaseSteps = scaled(phase.steps, ctx);
+          // The first phase keeps the stage's own checkpoint folder (older runs resume there).
+          const checkpointDir = k === 0 ? ctx.checkpointDir : join(ctx.checkpointDir, `phase-${k + 1}`);
+          result = await trainGenerator({
+            generator: G,
+            encoder,
+            featureEncoder,
+            discriminator: D,
+            data: images,
+            batchSize,
+            losses: phase.losses,
+            noise: args.noise,
+            optimizer: { learningRate: phase.learningRate },
+            steps: phaseSteps,
+            // Another seed per phase: later phases draw other batches than the first.
+            seed: args.seed + 1000 * k,
+            ...clock.run,
+            checkpointDir,
+          });
+          steps += phaseSteps;
+          paused.discriminator += result.paused.discriminator;
+          paused.adversarial += result.paused.adversarial;
+        }
         // Held-out reconstruction: how well G inverts E on held-out images.
         const { test } = await source();
         const metrics = tf.tidy(() => {
@@ -194,7 +225,7 @@ export function ppgnRecipe(cfg: PpgnRecipeConfig): Recipe {
             ),
           };
         });
-        const last = result.history.at(-1) ?? {};
+        const last = result?.history.at(-1) ?? {};
         images.dispose();
         D.dispose();
         classifier.dispose();
@@ -208,11 +239,11 @@ export function ppgnRecipe(cfg: PpgnRecipeConfig): Recipe {
           seed: args.seed,
           metrics: {
             ...metrics,
-            losses: JSON.stringify(args.losses),
+            losses: JSON.stringify(phases.length === 1 ? args.losses : phases.map((p) => ({ steps: scaled(p.steps, ctx), ...p.losses, learningRate: p.learningRate }))),
             noise: JSON.stringify(args.noise ?? {}),
             finalLosses: JSON.stringify(last),
-            pausedD: result.paused.discriminator,
-            pausedAdversarial: result.paused.adversarial,
+            pausedD: paused.discriminator,
+            pausedAdversarial: paused.adversarial,
           },
         };
         return { model: G, report };

@@ -1,7 +1,7 @@
 /**
  * Sample images for a caption with the shapes zoo entry: the captioner's log p(caption | x)
- * steers the scene generator over its h-DAE prior (PPGN-h), and the attribute evaluator
- * checks every sample against the caption.
+ * steers the joint scene generator with the prior E(G(h)) - h (Joint PPGN-h, the entry's
+ * caption variant), and the attribute evaluator checks every sample against the caption.
  *
  *   pnpm --filter @ppgn/examples caption ["a red circle above a blue square"]
  *

@@ -5,9 +5,9 @@
 // metrics.json, <caption>.png, reconstructions.png}.
 //   npx tsx packages/zoo/scripts/caption-results.ts
 // Environment: CAPTION_N (samples per caption, default 16), CAPTION_SETTINGS (JSON sampler
-// overrides), CAPTION_START ('noise' | 'scenes') and CAPTION_RESTARTS (over the entry's
-// caption sampling), CAPTION_ONLY (run only the first K captions), CAPTION_SET=tuning (the
-// 6 tuning captions instead of the 12 reported ones: settings are chosen on these), CAPTION_OUT.
+// overrides), CAPTION_VARIANT, CAPTION_START ('noise' | 'scenes') and CAPTION_RESTARTS (over
+// the entry's caption sampling), CAPTION_ONLY (run only the first K captions), CAPTION_SET=tuning
+// (the 6 tuning captions instead of the 12 reported ones: settings are chosen on these), CAPTION_OUT.
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBackend } from '@ppgn/backend';
@@ -15,7 +15,7 @@ import { createProgress, loadModel, saveJSON, writeFileAtomic, writeGrid } from 
 import { encoderAt } from '@ppgn/condition-classifier';
 import { shapes } from '@ppgn/data';
 import * as tf from '@tensorflow/tfjs-core';
-import { type CaptionStart, captionParts, captionSampling, entryDir, evaluateCaption, loadZoo, parseShapesCaption, sampleCaption } from '../src/index.js';
+import { type CaptionStart, type CaptionVariant, captionParts, captionSampling, captionVariant, entryDir, evaluateCaption, loadZoo, parseShapesCaption, sampleCaption } from '../src/index.js';
 
 const root = resolve(fileURLToPath(import.meta.url), '../../../..');
 const outDir = resolve(process.env.CAPTION_OUT ?? join(root, 'docs/results/captions'));
@@ -25,6 +25,7 @@ const UNCONDITIONED = 64;
 const overrides = JSON.parse(process.env.CAPTION_SETTINGS ?? '{}') as Record<string, number>;
 const startOverride = process.env.CAPTION_START as CaptionStart | undefined;
 const restartsOverride = process.env.CAPTION_RESTARTS ? Number(process.env.CAPTION_RESTARTS) : undefined;
+const variantOverride = process.env.CAPTION_VARIANT as CaptionVariant | undefined;
 
 /** Captions whose exact text is in the training captions, then ones that never are. */
 const REPORTED_CAPTIONS = [
@@ -60,6 +61,13 @@ const pct = (v: number) => `${(100 * v).toFixed(0)}%`;
 const backend = await initBackend();
 const zoo = await loadZoo('shapes');
 const parts = captionParts(zoo);
+const variant = captionVariant(zoo, variantOverride);
+const joint = variant.includes('joint');
+const variantText = joint
+  ? `${variant}: \`generator-scenes-joint\` + the joint prior E(G(h)) - h of the scene encoder`
+  : variant === 'ppgn-h'
+    ? 'PPGN-h: `generator-scenes` + `h-dae-scenes`'
+    : 'DGN-AM: `generator-scenes` alone';
 
 // Training captions of the captioner (seed-1 scenes plus mirror images with left/right
 // swapped) and of the scene generator (the same seed-1 scenes).
@@ -73,7 +81,7 @@ const seenWithoutSizes = new Set([...seen].map(withoutSizes));
 const heldOut = shapes({ size: 60000, seed: 2 });
 
 // Unconditioned chains: the same G, prior and settings without the caption (chance level).
-const unconditioned = await sampleCaption(zoo, { caption: CAPTIONS[0]!, n: UNCONDITIONED, seed: SEED + 1, conditioned: false, settings: overrides, start: startOverride });
+const unconditioned = await sampleCaption(zoo, { caption: CAPTIONS[0]!, n: UNCONDITIONED, seed: SEED + 1, conditioned: false, variant, settings: overrides, start: startOverride });
 await writeGrid(join(outDir, 'unconditioned.png'), unconditioned.images, { scale: 3, columns: 16 });
 
 interface Row {
@@ -92,7 +100,7 @@ const progress = createProgress('caption results', CAPTIONS.length);
 let settingsUsed: unknown;
 for (const [k, caption] of CAPTIONS.entries()) {
   parseShapesCaption(caption);
-  const result = await sampleCaption(zoo, { caption, n: N, seed: SEED, settings: overrides, start: startOverride, restarts: restartsOverride });
+  const result = await sampleCaption(zoo, { caption, n: N, seed: SEED, variant, settings: overrides, start: startOverride, restarts: restartsOverride });
   settingsUsed = result.settings;
   const evaluation = evaluateCaption(zoo, caption, result.images);
   const labels = evaluation.perImage.map((a) => (a.all ? 'ok' : 'no'));
@@ -131,9 +139,12 @@ const recon = await (async () => {
   const out = tf.tidy(() => {
     const oldCode = encoderAt(classifier, 'fc').encode(x);
     const oldX = zoo.generator.generate(oldCode);
-    const newX = parts.generator.generate(parts.sceneEncoder.encode(x));
+    const sceneCode = parts.sceneEncoder.encode(x);
+    const newX = parts.generator.generate(sceneCode);
+    const jointX = parts.jointGenerator?.generate(sceneCode);
     const mse = (a: tf.Tensor, b: tf.Tensor) => Number(tf.mean(tf.square(tf.sub(a, b))).dataSync()[0]!.toFixed(5));
-    return { grid: tf.concat([x, oldX, newX], 0) as tf.Tensor4D, oldMse: mse(oldX, x), newMse: mse(newX, x) };
+    const rows = jointX ? [x, oldX, newX, jointX] : [x, oldX, newX];
+    return { grid: tf.concat(rows, 0) as tf.Tensor4D, oldMse: mse(oldX, x), newMse: mse(newX, x), jointMse: jointX ? mse(jointX, x) : undefined };
   });
   x.dispose();
   classifier.dispose();
@@ -155,7 +166,7 @@ const summary = {
 const metrics = {
   entry: 'shapes',
   backend,
-  variant: 'ppgn-h (generator-scenes + h-dae-scenes, caption condition of the shapes captioner)',
+  variant: `${variantText.replace(/`/g, '')}; caption condition of the shapes captioner`,
   evaluator: 'attribute-evaluator',
   attributeEvaluatorHeldOut: zoo.card.parts['attribute-evaluator']?.metrics,
   samplesPerCaption: N,
@@ -163,7 +174,11 @@ const metrics = {
   settings: settingsUsed,
   sampling,
   unconditionedSamples: UNCONDITIONED,
-  reconstructionMseTwoObjectScenes: { classifierCodeThroughGenerator: recon.oldMse, sceneCodeThroughGeneratorScenes: recon.newMse },
+  reconstructionMseTwoObjectScenes: {
+    classifierCodeThroughGenerator: recon.oldMse,
+    sceneCodeThroughGeneratorScenes: recon.newMse,
+    sceneCodeThroughGeneratorScenesJoint: recon.jointMse,
+  },
   summary,
   captions: rows,
 };
@@ -172,7 +187,7 @@ await saveJSON(join(outDir, 'metrics.json'), metrics);
 const table = [
   '# Caption-conditioned sampling (shapes)',
   '',
-  `${N} samples per caption (PPGN-h: \`generator-scenes\` + \`h-dae-scenes\`, condition log p(caption | x) of the shapes captioner, seed ${SEED}), judged by the \`attribute-evaluator\`: a sample agrees when the evaluator finds exactly the caption's objects (colour + shape), each said size, and the relation between their centres. "unconditioned": ${UNCONDITIONED} chains of the same generator, prior and settings without the caption (chance). "real held out": held-out scenes (seed 2) with exactly this caption, up to ${N} (the evaluator's ceiling). "seen": the exact caption is among the training captions of the captioner and generator (seed-1 scenes, with mirror images for the captioner).`,
+  `${N} samples per caption (${variantText}, condition log p(caption | x) of the shapes captioner, seed ${SEED}), judged by the \`attribute-evaluator\`: a sample agrees when the evaluator finds exactly the caption's objects (colour + shape), each said size, and the relation between their centres. "unconditioned": ${UNCONDITIONED} chains of the same generator, prior and settings without the caption (chance). "real held out": held-out scenes (seed 2) with exactly this caption, up to ${N} (the evaluator's ceiling). "seen": the exact caption is among the training captions of the captioner and generator (seed-1 scenes, with mirror images for the captioner).`,
   '',
   '| caption | seen in training | samples: all attributes | objects | size | relation | unconditioned | real held out (n) |',
   '| --- | --- | --- | --- | --- | --- | --- | --- |',
@@ -188,7 +203,7 @@ const table = [
   '',
   `Settings: \`${JSON.stringify(settingsUsed)}\`.`,
   '',
-  `[reconstructions.png](reconstructions.png): held-out two-object scenes (row 1), G(E(x)) with the one-object classifier's code and G (row 2, image MSE ${recon.oldMse}), and with the scene encoder's code and \`generator-scenes\` (row 3, MSE ${recon.newMse}). [unconditioned.png](unconditioned.png): the chance-level chains.`,
+  `[reconstructions.png](reconstructions.png): held-out two-object scenes (row 1), G(E(x)) with the one-object classifier's code and G (row 2, image MSE ${recon.oldMse}), and with the scene encoder's code and \`generator-scenes\` (row 3, MSE ${recon.newMse})${recon.jointMse === undefined ? '' : ` and \`generator-scenes-joint\` (row 4, MSE ${recon.jointMse})`}. [unconditioned.png](unconditioned.png): the chance-level chains.`,
   '',
 ];
 await writeFileAtomic(join(outDir, 'table.md'), table.join('\n'));

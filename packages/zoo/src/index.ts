@@ -29,7 +29,7 @@ export {
   writeSampleGrid,
 } from './lapgan/evaluate.js';
 export type { CaptionParts } from './load.js';
-export { CAPTION_STARTS, CAPTION_VARIANTS, type CaptionEvaluation, type CaptionStart, type CaptionVariant, captionParts, captionSampling, evaluateCaption, sampleCaption, type SampleCaptionOptions } from './sample-caption.js';
+export { CAPTION_STARTS, CAPTION_VARIANTS, type CaptionEvaluation, type CaptionStart, type CaptionVariant, captionParts, captionSampling, captionVariant, captionVariantParts, evaluateCaption, sampleCaption, type SampleCaptionOptions } from './sample-caption.js';
 export {
   ATTRIBUTE_CLASSES,
   ATTRIBUTE_OUTPUTS,

@@ -35,6 +35,8 @@ export interface CaptionParts {
   sceneEncoder: Encoder;
   /** G inverting the scene encoder (part 'generator-scenes'). */
   generator: Generator;
+  /** G fine-tuned from it as a DAE with the scene encoder (part 'generator-scenes-joint'), when trained. */
+  jointGenerator?: Generator;
   /** DAE on the scene encoder's codes (part 'h-dae-scenes'), when trained. */
   hDae?: LayersModel;
   /** The attribute evaluator (part 'attribute-evaluator'), when trained. */
@@ -156,6 +158,7 @@ async function loadCaptionParts(name: string): Promise<(CaptionParts & { dispose
   const generatorModel = await loadPart(name, 'generator-scenes', false);
   if (!generatorModel) return undefined;
   const sceneEncoderModel = await loadPart(name, 'scene-encoder', true);
+  const jointModel = await loadPart(name, 'generator-scenes-joint', false);
   const hDae = await loadPart(name, 'h-dae-scenes', false);
   const attributeEvaluator = await loadPart(name, 'attribute-evaluator', false);
   const captioner = await loadCaptioner(captionerDir);
@@ -164,11 +167,12 @@ async function loadCaptionParts(name: string): Promise<(CaptionParts & { dispose
     sceneEncoderModel,
     sceneEncoder: encoderAt(sceneEncoderModel, 'fc'),
     generator: dgnGenerator(generatorModel, { id: `${name}/generator-scenes` }),
+    jointGenerator: jointModel ? dgnGenerator(jointModel, { id: `${name}/generator-scenes-joint` }) : undefined,
     hDae,
     attributeEvaluator,
     condition: (caption) => captionCondition({ captioner, caption }),
     dispose() {
-      for (const m of [generatorModel, sceneEncoderModel, hDae, attributeEvaluator]) m?.dispose();
+      for (const m of [generatorModel, jointModel, sceneEncoderModel, hDae, attributeEvaluator]) m?.dispose();
       captioner.dispose();
     },
   };

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadZoo, type ZooEntry } from './load.js';
 import { shapesScenes } from './recipes/shapes.js';
-import { evaluateCaption, sampleCaption } from './sample-caption.js';
+import { captionVariantParts, evaluateCaption, sampleCaption } from './sample-caption.js';
 import { predictObjects } from './shapes-attributes.js';
 import { scoreAttributePredictions } from './shapes-captions.js';
 
@@ -15,14 +15,15 @@ describe('the shipped shapes caption parts', () => {
   });
   afterAll(() => zoo?.dispose());
 
-  it('loads the captioner, scene encoder, scene generator, its h-DAE and the attribute evaluator, with their cards', () => {
+  it('loads the captioner, scene encoder, scene generator, its joint version, its h-DAE and the attribute evaluator, with their cards', () => {
     const parts = zoo.captions!;
     expect(parts).toBeDefined();
     expect(parts.generator.imageShape).toEqual([32, 32, 3]);
     expect(parts.sceneEncoder.codeShape).toEqual(parts.generator.latentShape);
     expect(parts.hDae).toBeDefined();
     expect(parts.attributeEvaluator).toBeDefined();
-    for (const part of ['scene-encoder', 'attribute-evaluator', 'generator-scenes', 'h-dae-scenes']) {
+    expect(parts.jointGenerator?.latentShape).toEqual(parts.generator.latentShape);
+    for (const part of ['scene-encoder', 'attribute-evaluator', 'generator-scenes', 'generator-scenes-joint', 'h-dae-scenes']) {
       expect(zoo.card.parts[part]?.trainSeconds, part).toBeGreaterThan(0);
     }
   });
@@ -86,11 +87,34 @@ describe('the shipped shapes caption parts', () => {
     await expect(sampleCaption(zoo, { caption, n: 1, seed: 1, start: 'data' as 'scenes' })).rejects.toThrow("start must be one of noise, scenes, got 'data'");
   });
 
-  it('refuses unknown words, captions off the grammar, joint variants and entries without captions', async () => {
+  it('joint caption variants run the joint scene G with the prior E(G(h)) - h; an entry without that part fails naming it', async () => {
+    const caption = 'a red triangle';
+    const before = tf.memory().numTensors;
+    const { generator, prior } = captionVariantParts(zoo, 'joint-ppgn-h');
+    expect(generator.id).toBe('shapes/generator-scenes-joint');
+    expect(prior!.describe()).toContain('joint prior');
+    prior!.dispose();
+    const result = await sampleCaption(zoo, { caption, n: 2, seed: 3, variant: 'noiseless-joint-ppgn-h', settings: { steps: 3, saveEvery: 3 } });
+    expect(result.settings).toMatchObject({ variant: 'noiseless-joint-ppgn-h', eps3: 0, lr: 0.5, clip: [0, 10] });
+    // The images are the joint G's picture of the final codes, not the plain scene G's.
+    const [jointGap, plainGap] = tf.tidy(() =>
+      [generator, zoo.captions!.generator].map((g) => tf.max(tf.abs(tf.sub(g.generate(result.h), result.images))).dataSync()[0]!),
+    );
+    expect(jointGap).toBeLessThan(1e-4);
+    expect(plainGap).toBeGreaterThan(0.05);
+    result.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    const older: ZooEntry = { ...zoo, captions: { ...zoo.captions!, jointGenerator: undefined } };
+    await expect(sampleCaption(older, { caption, n: 1, seed: 1, variant: 'joint-ppgn-h' })).rejects.toThrow(
+      "zoo 'shapes': caption sampling with joint-ppgn-h needs the 'generator-scenes-joint' part, which is not trained; run 'ppgn train shapes --stage generator-scenes-joint'",
+    );
+  });
+
+  it('refuses unknown words, captions off the grammar, pixel-prior variants and entries without captions', async () => {
     await expect(sampleCaption(zoo, { caption: 'a red cirle', n: 1, seed: 1 })).rejects.toThrow(/cirle.*circle/s);
     expect(() => evaluateCaption(zoo, 'a red', tf.zeros([1, 32, 32, 3]) as tf.Tensor4D)).toThrow('expected a shape');
-    await expect(sampleCaption(zoo, { caption: 'a red circle', n: 1, seed: 1, variant: 'joint-ppgn-h' as 'ppgn-h' })).rejects.toThrow(
-      "variant must be one of ppgn-h, dgn-am (the scene generator has no joint version), got 'joint-ppgn-h'",
+    await expect(sampleCaption(zoo, { caption: 'a red circle', n: 1, seed: 1, variant: 'ppgn-x' as 'ppgn-h' })).rejects.toThrow(
+      "variant must be one of ppgn-h, dgn-am, joint-ppgn-h, noiseless-joint-ppgn-h, got 'ppgn-x'",
     );
     const mnist = await loadZoo('mnist');
     await expect(sampleCaption(mnist, { caption: 'a red circle', n: 1, seed: 1 })).rejects.toThrow("zoo 'mnist' cannot sample captions");

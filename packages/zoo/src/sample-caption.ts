@@ -1,6 +1,6 @@
-import { Rng } from '@ppgn/core';
+import { type Generator, type Prior, Rng } from '@ppgn/core';
 import { shapes } from '@ppgn/data';
-import { daePrior } from '@ppgn/priors';
+import { daePrior, jointPrior } from '@ppgn/priors';
 import { PRESETS, type SampleResult, type SamplerSettings, sample } from '@ppgn/sampler';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
@@ -8,8 +8,12 @@ import type { CaptionParts, ZooEntry } from './load.js';
 import { type PredictedObject, predictObjects } from './shapes-attributes.js';
 import { agreementRates, type CaptionAgreement, captionAgreement, formatShapesCaption, type ParsedCaption, parseShapesCaption } from './shapes-captions.js';
 
-/** Variants that sample captions: G + the h-DAE on scene codes, or G alone. */
-export const CAPTION_VARIANTS = ['ppgn-h', 'dgn-am'] as const;
+/**
+ * Variants that sample captions: the scene G with the h-DAE on scene codes (ppgn-h) or
+ * alone (dgn-am), or the joint scene G (part 'generator-scenes-joint') with the prior
+ * E(G(h)) - h of the scene encoder (the joint variants).
+ */
+export const CAPTION_VARIANTS = ['ppgn-h', 'dgn-am', 'joint-ppgn-h', 'noiseless-joint-ppgn-h'] as const;
 export type CaptionVariant = (typeof CAPTION_VARIANTS)[number];
 
 /** Where caption chains start: h ~ N(0, 1) clipped, or the codes E(x) of random training scenes. */
@@ -22,7 +26,7 @@ const START_SCENES = shapes({ size: 20000, seed: 1, objects: 'mixed' });
 /** Options of `sampleCaption`. */
 export interface SampleCaptionOptions {
   caption: string;
-  /** Default 'ppgn-h'. */
+  /** Default the entry's `captionSampling.variant`, else 'ppgn-h'. */
   variant?: CaptionVariant;
   n: number;
   seed: number;
@@ -57,15 +61,9 @@ export function captionParts(zoo: ZooEntry): CaptionParts {
  */
 export async function sampleCaption(zoo: ZooEntry, options: SampleCaptionOptions): Promise<SampleResult> {
   const parts = captionParts(zoo);
-  const variant = options.variant ?? 'ppgn-h';
-  if (!(CAPTION_VARIANTS as readonly string[]).includes(variant)) {
-    throw new Error(`sampleCaption: variant must be one of ${CAPTION_VARIANTS.join(', ')} (the scene generator has no joint version), got '${variant}'`);
-  }
-  if (variant === 'ppgn-h' && !parts.hDae) throw new Error(`zoo '${zoo.name}': caption sampling with ppgn-h needs the 'h-dae-scenes' part`);
+  const variant = captionVariant(zoo, options.variant);
+  const { generator, prior } = captionVariantParts(zoo, variant);
   const condition = options.conditioned === false ? undefined : parts.condition(options.caption);
-  // The sigma the scene DAE was trained with (its card), which need not be the entry's h-DAE's.
-  const hDaeSigma = Number(zoo.card.parts['h-dae-scenes']?.metrics?.sigma ?? zoo.spec.hDaeSigma);
-  const prior = variant === 'ppgn-h' ? daePrior({ dae: parts.hDae!, sigma: hDaeSigma }) : undefined;
   const settings = { clip: zoo.spec.clip, ...PRESETS.caption, ...zoo.spec.sampler[`caption-${variant}`], ...options.settings };
   const sampling = captionSampling(zoo, options);
   const start = sampling.start;
@@ -75,7 +73,7 @@ export async function sampleCaption(zoo: ZooEntry, options: SampleCaptionOptions
   const startImages = start === 'scenes' ? START_SCENES.images(randomIndices(new Rng(options.seed + 7919), batch, START_SCENES.size)) : undefined;
   try {
     const result = await sample({
-      generator: parts.generator,
+      generator,
       prior,
       condition,
       variant,
@@ -89,6 +87,36 @@ export async function sampleCaption(zoo: ZooEntry, options: SampleCaptionOptions
     return restarts === 1 ? result : keepMostLikely(result, options.n, restarts);
   } finally {
     startImages?.dispose();
+  }
+}
+
+/** The caption variant: the option, else the entry's `captionSampling.variant`, else 'ppgn-h'; an unknown name fails. */
+export function captionVariant(zoo: ZooEntry, variant?: string): CaptionVariant {
+  const name = variant ?? zoo.spec.captionSampling?.variant ?? 'ppgn-h';
+  if (!(CAPTION_VARIANTS as readonly string[]).includes(name)) {
+    throw new Error(`sampleCaption: variant must be one of ${CAPTION_VARIANTS.join(', ')}, got '${name}'`);
+  }
+  return name as CaptionVariant;
+}
+
+/** The generator and prior a caption variant runs with; a missing part fails naming it. */
+export function captionVariantParts(zoo: ZooEntry, variant: CaptionVariant): { generator: Generator; prior?: Prior } {
+  const parts = captionParts(zoo);
+  const missing = (part: string) =>
+    new Error(`zoo '${zoo.name}': caption sampling with ${variant} needs the '${part}' part, which is not trained; run 'ppgn train ${zoo.name} --stage ${part}'`);
+  switch (variant) {
+    case 'dgn-am':
+      return { generator: parts.generator };
+    case 'ppgn-h': {
+      if (!parts.hDae) throw missing('h-dae-scenes');
+      // The sigma the scene DAE was trained with (its card), which need not be the entry's h-DAE's.
+      const sigma = Number(zoo.card.parts['h-dae-scenes']?.metrics?.sigma ?? zoo.spec.hDaeSigma);
+      return { generator: parts.generator, prior: daePrior({ dae: parts.hDae, sigma }) };
+    }
+    case 'joint-ppgn-h':
+    case 'noiseless-joint-ppgn-h':
+      if (!parts.jointGenerator) throw missing('generator-scenes-joint');
+      return { generator: parts.jointGenerator, prior: jointPrior({ encoder: parts.sceneEncoder }) };
   }
 }
 

@@ -77,6 +77,17 @@ describe('ppgn commands on the shipped zoo', () => {
     expect(withClass.err).toContain('--restarts goes with --caption');
   });
 
+  it('sample --caption takes the joint caption variant and refuses variants captions have no parts for', async () => {
+    const caption = ['sample', '--zoo', 'shapes', '--caption', 'a red triangle', '--n', '2', '--steps', '2', '--seed', '3'];
+    const out = join(dir, 'caption-joint');
+    const joint = await run([...caption, '--variant', 'joint-ppgn-h', '--out', out]);
+    expect(joint.code, joint.err).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'))).toMatchObject({ variant: 'joint-ppgn-h', settings: { variant: 'joint-ppgn-h' } });
+    const pixels = await run([...caption, '--variant', 'ppgn-x']);
+    expect(pixels.code).toBe(2);
+    expect(pixels.err).toContain("--variant: captions are sampled with ppgn-h, dgn-am, joint-ppgn-h, noiseless-joint-ppgn-h, got 'ppgn-x'");
+  });
+
   it('eval writes the table with the real baseline and each variant asked for', async () => {
     const out = join(dir, 'eval');
     const r = await run(['eval', '--zoo', 'mnist', '--per-class', '2', '--steps', '4', '--variant', 'dgn-am', '--sheets', '2', '--out', out]);

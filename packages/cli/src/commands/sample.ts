@@ -10,6 +10,7 @@ import {
   type CaptionVariant,
   captionParts,
   captionSampling,
+  captionVariant,
   evaluateCaption,
   loadZoo,
   parseShapesCaption,
@@ -38,7 +39,7 @@ export const sampleCommand: CommandSpec = {
   summary: 'sample images of a class (five PPGN variants) or of a caption (shapes) from a zoo entry',
   usage:
     'sample --zoo mnist --class 3 [--variant noiseless-joint-ppgn-h] [--n 16] [--seed 1] [--out DIR] [--eval]\n' +
-    '       sample --zoo shapes --caption "a red circle above a blue square" [--variant ppgn-h|dgn-am] [--start noise|scenes] [--restarts N] [--n 16] [--eval]',
+    '       sample --zoo shapes --caption "a red circle above a blue square" [--variant ppgn-h|dgn-am|joint-ppgn-h|noiseless-joint-ppgn-h] [--start noise|scenes] [--restarts N] [--n 16] [--eval]',
   flags: {
     zoo: { type: 'string', help: 'zoo entry', choices: Object.keys(ZOO_ENTRIES), default: 'mnist' },
     class: { type: 'string', help: 'class index or name' },
@@ -55,7 +56,7 @@ export const sampleCommand: CommandSpec = {
       min: 1,
       max: 64,
     },
-    variant: { type: 'string', help: 'sampler variant (default noiseless-joint-ppgn-h; ppgn-h for captions)', choices: VARIANT_NAMES },
+    variant: { type: 'string', help: "sampler variant (default noiseless-joint-ppgn-h; captions: the entry's caption variant)", choices: VARIANT_NAMES },
     n: { type: 'integer', help: 'number of chains (images)', min: 1, max: 1024, default: 16 },
     seed: { type: 'integer', help: 'random seed', default: 1 },
     steps: { type: 'integer', help: 'sampler steps (default: the variant preset)', min: 1 },
@@ -134,9 +135,9 @@ export const sampleCommand: CommandSpec = {
 /** `sample --caption`: chains steered by log p(caption | x), written like class samples. */
 async function runCaption(flags: ParsedFlags): Promise<void> {
   const caption = flags.caption as string;
-  const variant = (flags.variant ?? 'ppgn-h') as string;
-  if (!(CAPTION_VARIANTS as readonly string[]).includes(variant)) {
-    throw new UsageError(`--variant: captions are sampled with ${CAPTION_VARIANTS.join(' or ')} (the scene generator has no joint version), got '${variant}'`);
+  const requested = flags.variant as string | undefined;
+  if (requested !== undefined && !(CAPTION_VARIANTS as readonly string[]).includes(requested)) {
+    throw new UsageError(`--variant: captions are sampled with ${CAPTION_VARIANTS.join(', ')}, got '${requested}'`);
   }
   // With --eval the caption must follow the entry's grammar: fail before sampling.
   const parsed = flags.eval ? parseShapesCaption(caption) : undefined;
@@ -144,6 +145,7 @@ async function runCaption(flags: ParsedFlags): Promise<void> {
   const zoo: ZooEntry = await loadZoo(flags.zoo as string);
   try {
     captionParts(zoo).condition(caption).dispose();
+    const variant = captionVariant(zoo, requested);
     const n = flags.n as number;
     const out = flags.out as string;
     const sampling = captionSampling(zoo, { start: flags.start as CaptionStart | undefined, restarts: flags.restarts as number | undefined });

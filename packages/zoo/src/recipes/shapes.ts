@@ -133,6 +133,18 @@ export const shapesRecipe = ppgnRecipe({
       encoderPart: 'scene-encoder',
       data: shapesScenes,
     }),
+    build.generator({
+      name: 'generator-scenes-joint',
+      summary: 'G fine-tuned from generator-scenes as a DAE with the scene encoder (adds ||E(G(h)) - h||^2 and noise on x and h): Joint PPGN-h for captions',
+      seed: 71,
+      // The joint stage's code loss and noise; image and feature weights as in the scene G's last phases.
+      steps: 1500,
+      initFrom: 'generator-scenes',
+      losses: { image: 1, feature: 1, adversarial: 0.01, code: 0.02 },
+      noise: { x: 0.05, h: 0.5 },
+      encoderPart: 'scene-encoder',
+      data: shapesScenes,
+    }),
     build.hDae({
       name: 'h-dae-scenes',
       summary: `DAE on the scene encoder's codes of mixed scenes (PPGN-h prior for captions), sigma ${SHAPES_SCENES_H_DAE_SIGMA}`,

@@ -217,11 +217,8 @@ function byPhases(s: WasmKernelScope, dy: TensorInfo, filter: TensorInfo, info: 
   const qh = oh + bottom;
   const qw = ow + right;
   const dx = s.makeOutput([n, inHeight, inWidth, inC]);
-  // Views after every allocation: growing the heap detaches older ones.
-  const dxView = s.backend.typedArrayFromHeap(dx);
-  const heap = new Float32Array(dxView.buffer);
-  const dxBase = dxView.byteOffset / 4;
-  const convBase = s.backend.typedArrayFromHeap(conv).byteOffset / 4;
+  const { heap, offsets } = floatHeap(s, [dx, conv]);
+  const [dxBase, convBase] = offsets as [number, number];
   const rowLength = sw * inC;
   for (let b = 0; b < n; b++) {
     for (let q = 0; q < qh; q++) {
@@ -233,16 +230,29 @@ function byPhases(s: WasmKernelScope, dy: TensorInfo, filter: TensorInfo, info: 
           const lo = Math.max(0, -col0);
           const hi = Math.min(sw, inWidth - col0);
           if (hi <= lo) continue;
-          let from = convBase + (((b * qh + q) * qw + p) * sh + rh) * rowLength + lo * inC;
+          const from = convBase + (((b * qh + q) * qw + p) * sh + rh) * rowLength + lo * inC;
           const to = dxBase + ((b * inHeight + row) * inWidth + col0 + lo) * inC;
-          const count = (hi - lo) * inC;
-          if (count >= 8) heap.copyWithin(to, from, from + count);
-          else for (let k = 0; k < count; k++) heap[to + k] = heap[from++] as number;
+          moveFloats(heap, to, from, (hi - lo) * inC);
         }
       }
     }
   }
   return dx;
+}
+
+/**
+ * The wasm heap as float32 and where each tensor starts in it (in floats). Take it after the
+ * last allocation: growing the heap detaches older views.
+ */
+function floatHeap(s: WasmKernelScope, tensors: TensorInfo[]): { heap: Float32Array; offsets: number[] } {
+  const views = tensors.map((t) => s.backend.typedArrayFromHeap(t));
+  return { heap: new Float32Array(views[0]!.buffer), offsets: views.map((v) => v.byteOffset / 4) };
+}
+
+/** Copies `count` floats within the heap: runs of 8 or more with copyWithin (no view object per run). */
+function moveFloats(heap: Float32Array, to: number, from: number, count: number): void {
+  if (count >= 8) heap.copyWithin(to, from, from + count);
+  else for (let k = 0; k < count; k++) heap[to + k] = heap[from + k] as number;
 }
 
 /** The taps of a filter of size `k` that stride phase `r` meets: r, r + s, ...; 0 when r >= k. */
@@ -349,29 +359,21 @@ function byPhaseConvs(s: WasmKernelScope, dy: TensorInfo, filter: TensorInfo, in
       dataFormat: 'NHWC',
     });
   });
-  // Views after every allocation: growing the heap detaches older ones. dx and the phase
-  // outputs share the heap, so whole pixels move with copyWithin (no view object per pixel).
-  const dxView = s.backend.typedArrayFromHeap(dx);
-  const heap = new Float32Array(dxView.buffer);
-  const base = (t: TensorInfo) => s.backend.typedArrayFromHeap(t).byteOffset / 4;
-  const dxBase = dxView.byteOffset / 4;
+  // dx and the phase outputs share the heap: whole pixels move within it.
+  const { heap, offsets } = floatHeap(s, [dx, ...outputs]);
+  const dxBase = offsets[0]!;
   if (!covered) heap.fill(0, dxBase, dxBase + n * inHeight * inWidth * inC);
   phases.forEach((p, i) => {
-    const yBase = base(outputs[i] as TensorInfo);
     const { count: qh, first: fh } = p.rows;
     const { count: qw, first: fw } = p.cols;
     const row0 = fh * sh + p.rh - top;
     const col0 = fw * sw + p.rw - left;
     const step = sw * inC;
-    let from = yBase;
+    let from = offsets[i + 1]!;
     for (let b = 0; b < n; b++) {
       for (let j = 0; j < qh; j++) {
         let to = dxBase + ((b * inHeight + row0 + j * sh) * inWidth + col0) * inC;
-        if (inC >= 8) {
-          for (let jw = 0; jw < qw; jw++, to += step, from += inC) heap.copyWithin(to, from, from + inC);
-        } else {
-          for (let jw = 0; jw < qw; jw++, to += step) for (let c = 0; c < inC; c++) heap[to + c] = heap[from++] as number;
-        }
+        for (let jw = 0; jw < qw; jw++, to += step, from += inC) moveFloats(heap, to, from, inC);
       }
     }
   });

@@ -5,6 +5,7 @@ import {
   LeakyRelu,
   type LeakyReluAttrs,
   type TensorInfo,
+  util,
 } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { withWasmScope } from './wasm-kernel-scope.js';
@@ -19,8 +20,6 @@ import { withWasmScope } from './wasm-kernel-scope.js';
  */
 
 type Args<I, A = Record<string, never>> = { inputs: I; attrs: A; backend: BackendWasm };
-
-const size = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
 
 export function leakyRelu(args: Args<{ x: TensorInfo }, LeakyReluAttrs>): TensorInfo {
   const { inputs, attrs, backend } = args;
@@ -46,7 +45,7 @@ export function greater(args: Args<{ a: TensorInfo; b: TensorInfo }>): TensorInf
   const { inputs, backend } = args;
   const { a, b } = inputs;
   const sameShape = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
-  const scalarB = size(b.shape) === 1;
+  const scalarB = util.sizeFromShape(b.shape) === 1;
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || !(sameShape || scalarB)) {
     return withWasmScope(backend, (s) => s.runStock(Greater, { a, b }));
   }

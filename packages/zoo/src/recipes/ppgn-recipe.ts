@@ -10,7 +10,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { entryDir } from '../paths.js';
 import { buildConditionClassifier, buildEvaluatorClassifier } from '../architectures.js';
 import { classifierAccuracy, trainClassifier } from '../train-classifier.js';
-import { type PartReport, type Recipe, type Stage, type StageContext, scaled, stageClock } from './recipe.js';
+import { type Recipe, type Stage, type StageContext, scaled, stageClock } from './recipe.js';
 
 /** Everything that differs between PPGN zoo entries; the stages are the same. */
 export interface PpgnRecipeConfig {
@@ -117,19 +117,16 @@ export function ppgnRecipe(cfg: PpgnRecipeConfig): Recipe {
           seed: args.seed,
           ...clock.run,
         });
-        const report: PartReport = {
+        const report = clock.report(model, {
           architecture: args.architecture,
-          parameters: model.countParams(),
           steps,
           batchSize,
-          trainSeconds: Math.round(clock.seconds()),
-          backend: ctx.backend,
           seed: args.seed,
           metrics: {
             testAccuracy: Number(classifierAccuracy(model, test).toFixed(4)),
             trainAccuracy: Number(classifierAccuracy(model, train).toFixed(4)),
           },
-        };
+        });
         return { model, report };
       },
     };
@@ -229,13 +226,10 @@ export function ppgnRecipe(cfg: PpgnRecipeConfig): Recipe {
         images.dispose();
         D.dispose();
         classifier.dispose();
-        const report: PartReport = {
+        const report = clock.report(G, {
           architecture: `${args.initFrom ? `fine-tuned from ${args.initFrom}; ` : ''}${encoderPart === 'classifier' ? '' : `inverts E = ${encoderPart}/fc; `}G: h(${cfg.codeSize}) -> dense ${cfg.generator.fcUnits.join(', ')} -> ${cfg.generator.baseChannels}-channel map -> upconv k4 s2 + conv k3 stages -> ${shapeText} sigmoid, LeakyReLU 0.3; D: conv k4 s2 ${cfg.discriminatorChannels.join(', ')} -> logit`,
-          parameters: G.countParams(),
           steps,
           batchSize,
-          trainSeconds: Math.round(clock.seconds()),
-          backend: ctx.backend,
           seed: args.seed,
           metrics: {
             ...metrics,
@@ -245,7 +239,7 @@ export function ppgnRecipe(cfg: PpgnRecipeConfig): Recipe {
             pausedD: paused.discriminator,
             pausedAdversarial: paused.adversarial,
           },
-        };
+        });
         return { model: G, report };
       },
     };
@@ -292,16 +286,13 @@ export function ppgnRecipe(cfg: PpgnRecipeConfig): Recipe {
       testCodes.dispose();
       return {
         model: dae,
-        report: {
+        report: clock.report(dae, {
           architecture: `${encoderPart === 'classifier' ? '' : `codes of ${encoderPart}/fc; `}MLP ${cfg.codeSize}-${dae.layers
             .filter((l) => l.getClassName() === 'Dense')
             .map((l) => (l.getConfig() as { units: number }).units)
             .join('-')}`,
-          parameters: dae.countParams(),
           steps,
           batchSize: 64,
-          trainSeconds: Math.round(clock.seconds()),
-          backend: ctx.backend,
           seed: 21,
           metrics: {
             sigma,
@@ -309,7 +300,7 @@ export function ppgnRecipe(cfg: PpgnRecipeConfig): Recipe {
             identityMse: sigma ** 2,
             finalLosses: JSON.stringify(result.history.at(-1) ?? {}),
           },
-        },
+        }),
       };
     },
     };
@@ -339,21 +330,18 @@ export function ppgnRecipe(cfg: PpgnRecipeConfig): Recipe {
       images.dispose();
       return {
         model: dae,
-        report: {
+        report: clock.report(dae, {
           architecture: 'conv encoder 32-64 (stride 2) / upconv decoder, sigmoid output',
-          parameters: dae.countParams(),
           steps,
           batchSize: 64,
-          trainSeconds: Math.round(clock.seconds()),
-          backend: ctx.backend,
           seed: 31,
           metrics: {
-          sigma: cfg.xDaeSigma,
-          heldOutDenoisingMse: await heldOutDenoising(dae, cfg.xDaeSigma),
-          identityMse: cfg.xDaeSigma ** 2,
-          finalLosses: JSON.stringify(result.history.at(-1) ?? {}),
-        },
-        },
+            sigma: cfg.xDaeSigma,
+            heldOutDenoisingMse: await heldOutDenoising(dae, cfg.xDaeSigma),
+            identityMse: cfg.xDaeSigma ** 2,
+            finalLosses: JSON.stringify(result.history.at(-1) ?? {}),
+          },
+        }),
       };
     },
   };

@@ -138,13 +138,28 @@ export function countParameters(model: LayersModel): number {
 export async function stageClock(
   ctx: StageContext,
   every = 250,
-): Promise<{ seconds(): number; run: { checkpointDir: string; checkpointEvery: number; onStep(report: { step: number }): void } }> {
+): Promise<{
+  seconds(): number;
+  report(model: { countParams(): number }, part: Omit<PartReport, 'parameters' | 'trainSeconds' | 'backend'>): PartReport;
+  run: { checkpointDir: string; checkpointEvery: number; onStep(report: { step: number }): void };
+}> {
   const file = join(ctx.checkpointDir, 'seconds.json');
   const prior = existsSync(file) ? (await loadJSON<{ seconds: number }>(file)).seconds : 0;
   const start = Date.now();
   const seconds = () => prior + (Date.now() - start) / 1000;
   return {
     seconds,
+    // The part's card entry: what the stage says of it, plus its size, the backend and this clock's seconds.
+    report: (model, { architecture, steps, batchSize, seed, metrics }) => ({
+      architecture,
+      parameters: model.countParams(),
+      steps,
+      batchSize,
+      trainSeconds: Math.round(seconds()),
+      backend: ctx.backend,
+      seed,
+      metrics,
+    }),
     run: {
       checkpointDir: ctx.checkpointDir,
       checkpointEvery: every,

@@ -57,16 +57,13 @@ function attributeStage(args: { name: string; summary: string; architecture: str
       const metrics = scoreAttributePredictions(test.scenes, predicted);
       return {
         model,
-        report: {
+        report: clock.report(model, {
           architecture: args.architecture,
-          parameters: model.countParams(),
           steps,
           batchSize,
-          trainSeconds: Math.round(clock.seconds()),
-          backend: ctx.backend,
           seed: args.seed,
           metrics: { ...metrics },
-        },
+        }),
       };
     },
   };

@@ -126,10 +126,6 @@ export function scaled(steps: number, ctx: StageContext): number {
   return Math.max(1, Math.round(steps * ctx.stepsScale));
 }
 
-export function countParameters(model: LayersModel): number {
-  return model.countParams();
-}
-
 /**
  * Training time of a stage summed over interrupted and resumed runs, kept in the stage's
  * checkpoint folder. `run` holds the checkpoint settings to spread into a training call:

@@ -3,6 +3,7 @@ import Module, { createRequire } from 'node:module';
 import { join, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { compareWithCpu } from './check.js';
+import { registerNativeKernels } from './kernels.js';
 import { appTfjs, nativeRoot, pickBuild } from './paths.js';
 
 export type NativeLoadResult = { ok: true; source: string } | { ok: false; reason: string };
@@ -102,13 +103,18 @@ async function loadAndCheck(packageDir: string, label: string): Promise<string |
   return problem;
 }
 
+function loaded(source: string): NativeLoadResult {
+  registerNativeKernels();
+  return { ok: true, source };
+}
+
 async function tryLoad(): Promise<NativeLoadResult> {
   const reasons: string[] = [];
   for (const name of PACKAGES) {
     const dir = resolvePackage(name);
     if (!dir) continue;
     const problem = await loadAndCheck(dir, name);
-    if (!problem) return { ok: true, source: name };
+    if (!problem) return loaded(name);
     reasons.push(problem);
   }
   const tfjsVersion = appTfjs().version;
@@ -119,9 +125,7 @@ async function tryLoad(): Promise<NativeLoadResult> {
     const { dir, manifest } = picked.build;
     const label = `native binding ${dir}`;
     const problem = await loadAndCheck(join(dir, manifest.paths.package), label);
-    if (!problem) {
-      return { ok: true, source: `${dir} (TensorFlow ${manifest.tensorflowVersion}${manifest.gpu ? ', GPU' : ''})` };
-    }
+    if (!problem) return loaded(`${dir} (TensorFlow ${manifest.tensorflowVersion}${manifest.gpu ? ', GPU' : ''})`);
     reasons.push(problem);
   }
   return { ok: false, reason: reasons.join('; ') };
@@ -143,7 +147,7 @@ export async function loadNativeTensorFlow(): Promise<NativeLoadResult> {
     if (tf.findBackendFactory('tensorflow')) {
       // Someone already imported a native package; check what it registered.
       attempt = compareWithCpu(tf, 'tensorflow').then(
-        (m) => (m ? { ok: false, reason: `the registered 'tensorflow' backend failed its numeric check: ${m}` } : { ok: true, source: 'already registered' }),
+        (m) => (m ? { ok: false, reason: `the registered 'tensorflow' backend failed its numeric check: ${m}` } : loaded('already registered')),
         (err) => ({ ok: false, reason: `the registered 'tensorflow' backend failed: ${oneLine(err)}` }),
       );
       return attempt;

@@ -91,3 +91,33 @@ describe('native TensorFlow binding', () => {
     }
   });
 });
+
+describe('native kernels', () => {
+  const special = [Number.NaN, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, -0, 0, 1e-30, -1e-30, 2, -3];
+
+  /** step(x, alpha) of special values and random numbers, on the current backend. */
+  function steps(dtype: 'float32' | 'int32'): number[][] {
+    return tf.tidy(() => {
+      if (dtype === 'int32') return [0.5, -1.5, 2].map((alpha) => Array.from(tf.step(tf.tensor1d([-2, 0, 3], 'int32'), alpha).dataSync()));
+      const x = tf.concat([tf.tensor1d(special), tf.tensor1d(values(4096, 9))]);
+      return [0, 0.3, -1].map((alpha) => Array.from(tf.step(x, alpha).dataSync()));
+    });
+  }
+
+  it.skipIf(skip)(title('Step equals cpu on NaN, infinities, signed zeros and random values, and frees its intermediates'), async () => {
+    expect((await loadNativeTensorFlow()).ok).toBe(true);
+    expect(tf.getKernel('Step', 'tensorflow')).toBeTruthy();
+    await tf.setBackend('tensorflow');
+    const before = tf.memory().numTensors;
+    const native = [...steps('float32'), ...steps('int32')];
+    // the relu gradient, which runs Step
+    const reluGrad = tf.tidy(() => Array.from(tf.grad((x: tf.Tensor) => tf.sum(tf.relu(x)))(tf.tensor1d(special)).dataSync()));
+    expect(tf.memory().numTensors).toBe(before);
+    await tf.setBackend('cpu');
+    const cpu = [...steps('float32'), ...steps('int32')];
+    const cpuReluGrad = tf.tidy(() => Array.from(tf.grad((x: tf.Tensor) => tf.sum(tf.relu(x)))(tf.tensor1d(special)).dataSync()));
+    expect(native).toEqual(cpu);
+    expect(reluGrad).toEqual(cpuReluGrad);
+    expect(cpu[0]!.slice(0, special.length)).toEqual([Number.NaN, 0, 1, 0, 0, 1, 0, 1, 0]);
+  });
+});

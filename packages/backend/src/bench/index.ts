@@ -258,7 +258,7 @@ interface PoolRun {
 }
 
 async function runPool(size: number, plan: Plan): Promise<PoolRun> {
-  // the main thread applies Adam on wasm, on one thread so that it leaves the cores to the workers
+  // the main thread's own tensor work (shards, weight reads) on one wasm thread, leaving the cores to the workers
   await initBackend({ backend: 'wasm', verbose: false, wasmThreads: 1 });
   let pool: Awaited<ReturnType<typeof createWorkerPool>> | undefined;
   try {

@@ -5,6 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../init.js';
+import { readInto, writeVariable } from './heap.js';
 import { batchLoss, importExport, resolveLoss, type LossFunction } from './losses.js';
 import {
   outputLayout,
@@ -151,12 +152,9 @@ function trainerStep(req: Extract<Request, { type: 'trainer-step' }>): StepResul
   const state = trainers.get(req.trainerId);
   if (!state) throw new Error(`trainer ${req.trainerId} is not initialised in this worker`);
   if (state.version !== req.weightsVersion) {
-    tf.tidy(() => {
-      // copy out of the shared buffer: some backends keep the array they are given
-      const values = state.layout.map((s) =>
-        tf.tensor(state.weights.slice(s.offset, s.offset + s.length), s.shape, 'float32'),
-      );
-      state.model.setWeights(values);
+    state.model.weights.forEach((w, i) => {
+      const s = state.layout[i]!;
+      writeVariable(w.read() as tf.Variable, state.weights.subarray(s.offset, s.offset + s.length));
     });
     state.version = req.weightsVersion;
   }
@@ -170,7 +168,7 @@ function trainerStep(req: Extract<Request, { type: 'trainer-step' }>): StepResul
     state.outputs.forEach((slot, pos) => {
       const tensor = pos < state.trainable.length ? grads[state.trainable[pos]!.name] : weights[slot.index]!.read();
       // a weight the loss does not reach has no gradient: it gets zero, as in model.fit
-      if (tensor) state.output.set(tensor.dataSync() as Float32Array, slot.offset);
+      if (tensor) readInto(tensor, state.output, slot.offset);
       else state.output.fill(0, slot.offset, slot.offset + slot.length);
     });
     const loss = value.dataSync()[0] ?? Number.NaN;

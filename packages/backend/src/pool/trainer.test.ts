@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../init.js';
 import { batchLoss, resolveLoss } from './losses.js';
 import type { LossSpec } from './protocol.js';
 import { shardSizes, usesBatchStatistics } from './trainer.js';
@@ -39,6 +40,41 @@ function maxRelError(a: tf.Tensor, b: tf.Tensor): number {
     const scale = tf.max(tf.abs(b)).dataSync()[0]!;
     return tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]! / Math.max(scale, 1e-12);
   });
+}
+
+/**
+ * Three steps of `spec` on the pool against the same steps of `reference` on this thread, on
+ * twin conv nets: the largest relative weight difference after them.
+ */
+async function stepsAgainstReference(
+  on: WorkerPool,
+  spec: Parameters<WorkerPool['trainer']>[0]['optimizer'],
+  reference: tf.Optimizer,
+): Promise<{ error: number; moved: number; iterations: number | undefined }> {
+  const pooled = convNet(30, 3, 'softmax');
+  const single = convNet(30, 3, 'softmax');
+  const xs = tf.randomNormal([10, 6, 6, 2], 0, 1, 'float32', 31);
+  const ys = tf.randomUniform([10], 0, 3, 'int32', 32);
+  const start = pooled.getWeights().map((w) => w.dataSync().slice());
+  const loss = await resolveLoss('sparseCategoricalCrossentropy');
+  const trainer = on.trainer({ model: pooled, loss: 'sparseCategoricalCrossentropy', optimizer: spec });
+  for (let i = 0; i < 3; i++) {
+    await trainer.step(xs, ys);
+    reference.minimize(() => batchLoss(single, loss, xs, ys), false, single.trainableWeights.map((w) => w.read() as tf.Variable));
+  }
+  let error = 0;
+  let moved = 0;
+  pooled.getWeights().forEach((w, k) => {
+    const ref = single.getWeights()[k]!;
+    error = Math.max(error, maxRelError(w, ref));
+    moved = Math.max(moved, ...Array.from(w.dataSync(), (v, j) => Math.abs(v - start[k]![j]!)));
+  });
+  const iterations = trainer.iterations;
+  await trainer.dispose();
+  tf.dispose([xs, ys]);
+  pooled.dispose();
+  single.dispose();
+  return { error, moved, iterations };
 }
 
 let pool: WorkerPool;
@@ -175,6 +211,31 @@ describe('pool.trainer', () => {
     model.dispose();
   });
 
+  it("steps 'adam', 'sgd' and a caller's tf.Optimizer as tfjs does on one thread", async () => {
+    const before = tf.memory().numTensors;
+    const adam = tf.train.adam(0.01);
+    const r1 = await stepsAgainstReference(pool, { name: 'adam', learningRate: 0.01 }, adam);
+    expect(r1.moved).toBeGreaterThan(0.01);
+    expect(r1.error).toBeLessThan(1e-4);
+    expect(r1.iterations).toBe(3);
+    const sgd = tf.train.sgd(0.1);
+    const r2 = await stepsAgainstReference(pool, { name: 'sgd', learningRate: 0.1 }, sgd);
+    expect(r2.moved).toBeGreaterThan(0.01);
+    expect(r2.error).toBeLessThan(1e-4);
+    // a tf.Optimizer is stepped through tfjs, and stays the caller's
+    const mine = tf.train.adagrad(0.1);
+    const twin = tf.train.adagrad(0.1);
+    const r3 = await stepsAgainstReference(pool, mine, twin);
+    expect(r3.moved).toBeGreaterThan(0.01);
+    expect(r3.error).toBeLessThan(1e-4);
+    expect(r3.iterations).toBeUndefined();
+    for (const o of [adam, sgd, mine, twin]) o.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    expect(() => pool.trainer({ model: convNet(1, 2, 'linear'), loss: 'meanSquaredError', optimizer: { name: 'adam', beta1: 1 } })).toThrow(
+      'adam: needs learningRate >= 0, beta1 and beta2 in [0, 1)',
+    );
+  });
+
   it('rejects with the worker error when the loss module lacks the export', async () => {
     const model = convNet(1, 2, 'linear');
     const trainer = pool.trainer({ model, loss: { module: fixture('loss.mjs'), export: 'nope' } });
@@ -215,6 +276,24 @@ describe('pool.trainer', () => {
 });
 
 describe('pool.trainer on wasm workers', () => {
+  it('steps adam as tf.train.adam with the main thread on wasm too (weights written in place)', async () => {
+    await initBackend({ backend: 'wasm', verbose: false });
+    const wasmPool = await createWorkerPool({ size: 2, backend: 'wasm' });
+    try {
+      const before = tf.memory().numTensors;
+      const adam = tf.train.adam(0.01);
+      const r = await stepsAgainstReference(wasmPool, { name: 'adam', learningRate: 0.01 }, adam);
+      expect(r.moved).toBeGreaterThan(0.01);
+      expect(r.error).toBeLessThan(1e-4);
+      adam.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    } finally {
+      await wasmPool.close();
+      await tf.setBackend('cpu');
+    }
+  });
+
+
   it('matches the single-thread gradients of a conv net computed on cpu', async () => {
     const wasmPool = await createWorkerPool({ size: 2, backend: 'wasm' });
     try {

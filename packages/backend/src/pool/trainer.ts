@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import { FlatAdam, type FlatOptimizer, type FlatRange, FlatSgd } from './flat-optimizer.js';
+import { readInto, writeVariable } from './heap.js';
 import { toWireLoss } from './losses.js';
 import { type LossSpec, outputLayout, type StepResult, type TensorData, type WeightSlot } from './protocol.js';
 import type { WorkerPool } from './worker-pool.js';
@@ -18,7 +20,11 @@ export interface TrainerOptions {
    * exported by a plain-JS module the workers can import, returning per-example losses or their mean.
    */
   loss: LossSpec;
-  /** Default 'adam' (learning rate 0.001); 'sgd' defaults to learning rate 0.01. Any tf.Optimizer works too. */
+  /**
+   * Default 'adam' (learning rate 0.001, beta1 0.9, beta2 0.999, epsilon 1e-7, as tf.train.adam);
+   * 'sgd' defaults to learning rate 0.01. These two update the weights in one pass over a flat
+   * buffer on the main thread. Any tf.Optimizer works too, stepped through tfjs.
+   */
   optimizer?: OptimizerSpec;
   /**
    * Largest number of examples a worker runs through the model at once: a larger shard is
@@ -55,17 +61,18 @@ export function usesBatchStatistics(model: tf.LayersModel | tf.layers.Layer): bo
   return layers.some((layer) => layer.getClassName() === 'BatchNormalization' || usesBatchStatistics(layer));
 }
 
-function makeOptimizer(spec: OptimizerSpec | undefined): { optimizer: tf.Optimizer; owned: boolean } {
+function makeOptimizer(spec: OptimizerSpec | undefined, size: number): { optimizer: tf.Optimizer } | { flat: FlatOptimizer } {
   if (typeof spec === 'object' && typeof (spec as tf.Optimizer).applyGradients === 'function') {
-    return { optimizer: spec as tf.Optimizer, owned: false };
+    return { optimizer: spec as tf.Optimizer };
   }
   const config = typeof spec === 'string' || spec === undefined ? { name: spec ?? 'adam' } : (spec as { name: string });
   if (config.name === 'adam') {
     const c = config as Extract<OptimizerSpec, { name: 'adam' }>;
-    return { optimizer: tf.train.adam(c.learningRate ?? 0.001, c.beta1, c.beta2, c.epsilon), owned: true };
+    const options = { learningRate: c.learningRate ?? 0.001, beta1: c.beta1 ?? 0.9, beta2: c.beta2 ?? 0.999, epsilon: c.epsilon ?? 1e-7 };
+    return { flat: new FlatAdam(options, size) };
   }
   if (config.name === 'sgd') {
-    return { optimizer: tf.train.sgd((config as { learningRate?: number }).learningRate ?? 0.01), owned: true };
+    return { flat: new FlatSgd((config as { learningRate?: number }).learningRate ?? 0.01) };
   }
   throw new Error(`unknown optimizer '${(config as { name: string }).name}', expected 'adam', 'sgd' or a tf.Optimizer`);
 }
@@ -91,8 +98,11 @@ export function shardSizes(n: number, parts: number): number[] {
  */
 export class DataParallelTrainer {
   readonly model: tf.LayersModel;
-  readonly optimizer: tf.Optimizer;
-  private readonly ownsOptimizer: boolean;
+  /** The caller's tf.Optimizer, when one was given; 'adam' and 'sgd' run on the shared buffer instead. */
+  readonly optimizer: tf.Optimizer | undefined;
+  private readonly flat: FlatOptimizer | undefined;
+  /** Each trainable weight's place in the weight buffer and in the combined gradients. */
+  private readonly ranges: FlatRange[];
   private readonly layout: WeightSlot[];
   private readonly trainable: number[];
   private readonly outputs: { index: number; offset: number; length: number }[];
@@ -123,7 +133,6 @@ export class DataParallelTrainer {
     const micro = options.microBatch ?? DEFAULT_MICRO_BATCH;
     if (!Number.isInteger(micro) || micro < 0) throw new Error(`trainer: microBatch must be a non-negative integer, got ${micro}`);
     this.microBatch = usesBatchStatistics(options.model) ? 0 : micro;
-    ({ optimizer: this.optimizer, owned: this.ownsOptimizer } = makeOptimizer(options.optimizer));
     let offset = 0;
     this.layout = this.model.weights.map((w) => {
       if (w.dtype !== 'float32') throw new Error(`weight ${w.name} is ${w.dtype}; the pool trainer handles float32`);
@@ -135,6 +144,10 @@ export class DataParallelTrainer {
     const index = new Map(this.model.weights.map((w, i) => [w, i]));
     this.trainable = this.model.trainableWeights.map((w) => index.get(w)!);
     this.outputs = outputLayout(this.layout, this.trainable);
+    this.ranges = this.trainable.map((w, pos) => ({ weight: this.layout[w]!.offset, grad: this.outputs[pos]!.offset, length: this.layout[w]!.length }));
+    const made = makeOptimizer(options.optimizer, this.ranges.reduce((a, r) => a + r.length, 0));
+    this.optimizer = 'optimizer' in made ? made.optimizer : undefined;
+    this.flat = 'flat' in made ? made.flat : undefined;
     this.weights = new Float32Array(new SharedArrayBuffer(Math.max(4, offset * 4)));
     this.outputBuffers = Array.from({ length: pool.size }, () => new SharedArrayBuffer(Math.max(4, offset * 4)));
     this.topology = this.model.toJSON(null, true) as string;
@@ -149,15 +162,19 @@ export class DataParallelTrainer {
       const started = performance.now();
       const { loss, grads } = await this.compute(xs, ys);
       const applyStart = performance.now();
-      tf.tidy(() => {
-        const named: tf.NamedTensorMap = {};
-        this.trainable.forEach((w, pos) => {
-          const slot = this.outputs[pos]!;
-          const variable = this.model.weights[w]!.read() as tf.Variable;
-          named[variable.name] = tf.tensor(grads.subarray(slot.offset, slot.offset + slot.length), variable.shape);
+      if (this.flat) this.applyFlat(grads);
+      else {
+        const optimizer = this.optimizer!;
+        tf.tidy(() => {
+          const named: tf.NamedTensorMap = {};
+          this.trainable.forEach((w, pos) => {
+            const slot = this.outputs[pos]!;
+            const variable = this.model.weights[w]!.read() as tf.Variable;
+            named[variable.name] = tf.tensor(grads.subarray(slot.offset, slot.offset + slot.length), variable.shape);
+          });
+          optimizer.applyGradients(named);
         });
-        this.optimizer.applyGradients(named);
-      });
+      }
       const timing = this.lastTiming!;
       const end = performance.now();
       timing.mainMs += end - applyStart;
@@ -183,12 +200,16 @@ export class DataParallelTrainer {
     });
   }
 
-  /** Frees the workers' copies of the model and, if the trainer made it, the optimizer. */
+  /** Updates applied by the built-in optimizer ('adam' or 'sgd'); undefined with a tf.Optimizer. */
+  get iterations(): number | undefined {
+    return this.flat?.iterations;
+  }
+
+  /** Frees the workers' copies of the model (a caller's tf.Optimizer stays the caller's). */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
     await this.queue.catch(() => {});
-    if (this.ownsOptimizer) this.optimizer.dispose();
     const sends: Promise<unknown>[] = [];
     for (let i = 0; i < this.pool.size; i++) {
       const slot = this.pool.currentSlot(i);
@@ -206,13 +227,34 @@ export class DataParallelTrainer {
     return run;
   }
 
-  /** Copies the model's weights into the shared buffer if any changed since the last copy. */
+  /**
+   * Steps the built-in optimizer on the shared weight buffer, which the workers read next step,
+   * and writes the new values into the model's variables.
+   */
+  private applyFlat(grads: Float32Array): void {
+    this.flat!.apply(this.weights, grads, this.ranges);
+    for (const w of this.trainable) {
+      const slot = this.layout[w]!;
+      writeVariable(this.model.weights[w]!.read() as tf.Variable, this.weights.subarray(slot.offset, slot.offset + slot.length));
+    }
+    // the buffer holds these values already: only a change the caller makes triggers a copy
+    this.lastDataIds = this.dataIds();
+    this.version++;
+  }
+
+  private dataIds(): unknown[] {
+    return this.model.weights.map((w) => (w.read() as unknown as { dataId: unknown }).dataId);
+  }
+
+  /**
+   * Copies the model's weights into the shared buffer if any changed since the last copy: a
+   * changed weight is a new tensor (set by the caller, or by an optimizer's assign).
+   */
   private syncWeights(): void {
-    const variables = this.model.weights.map((w) => w.read());
-    const ids = variables.map((v) => (v as unknown as { dataId: unknown }).dataId);
+    const ids = this.dataIds();
     if (this.lastDataIds && ids.every((id, i) => id === this.lastDataIds![i])) return;
-    variables.forEach((v, i) => {
-      this.weights.set(v.dataSync() as Float32Array, this.layout[i]!.offset);
+    this.model.weights.forEach((w, i) => {
+      readInto(w.read(), this.weights, this.layout[i]!.offset);
     });
     this.lastDataIds = ids;
     this.version++;

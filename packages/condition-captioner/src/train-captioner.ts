@@ -2,15 +2,14 @@ import { assertImageBatch } from '@ppgn/core';
 import {
   Adam,
   type AdamOptions,
-  checkFinite,
   isTensor,
+  minimizeStep,
   runTraining,
-  type StepLosses,
   type TrainingResult,
   type TrainingRunOptions,
 } from '@ppgn/core';
 import * as tf from '@tensorflow/tfjs-core';
-import type { Scalar, Tensor, Tensor4D, Variable } from '@tensorflow/tfjs-core';
+import type { Scalar, Tensor4D } from '@tensorflow/tfjs-core';
 import { type CaptionInput, type Captioner, captionIds, targetWeights, teacherForcing } from './captioner.js';
 import { greedyCaption } from './decode.js';
 
@@ -80,7 +79,6 @@ export async function trainCaptioner(options: TrainCaptionerOptions): Promise<Tr
 
   const optE = new Adam(captioner.encoder, { learningRate: 1e-3, ...options.optimizer });
   const optD = new Adam(captioner.decoder, { learningRate: 1e-3, ...options.optimizer });
-  const vars = [...optE.vars, ...optD.vars] as Variable[];
   const shapes = (m: typeof captioner.encoder) => m.weights.map((w) => w.shape);
 
   try {
@@ -107,34 +105,29 @@ export async function trainCaptioner(options: TrainCaptionerOptions): Promise<Tr
         const tokens = tf.tensor2d(forcing.inputs, [batchSize, T], 'int32');
         const weights = targetWeights(forcing, batchSize, T, V);
         const count = forcing.mask.reduce((a, b) => a + b, 0);
-        let grads: Tensor[] = [];
-        const kept: Scalar[] = [];
         try {
-          const { value, grads: byName } = tf.variableGrads(() => {
-            const logits = captioner.logits(captioner.features(images, true), tokens, true);
-            const logp = tf.logSoftmax(logits);
-            const hits = tf.mul(tf.cast(tf.equal(tf.argMax(logits, -1), tf.argMax(weights, -1)), 'float32'), tf.sum(weights, -1));
-            kept.push(tf.keep(tf.div(tf.sum(hits), count) as Scalar));
-            return tf.div(tf.neg(tf.sum(tf.mul(logp, weights))), count) as Scalar;
-          }, vars);
-          kept.push(value);
-          grads = vars.map((v) => byName[v.name] ?? tf.zerosLike(v));
-          const norm = tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))) as Scalar);
-          kept.push(norm);
-          const [accuracy, loss, gradNorm] = kept.map((s) => s.dataSync()[0]!) as [number, number, number];
-          const losses: StepLosses = { loss, accuracy, gradNorm };
-          checkFinite(who, step, losses);
-          if (gradNorm > clipNorm) {
-            const scale = clipNorm / gradNorm;
-            const clipped = grads.map((g) => tf.mul(g, scale));
-            tf.dispose(grads);
-            grads = clipped;
-          }
-          optE.apply(grads.slice(0, optE.vars.length));
-          optD.apply(grads.slice(optE.vars.length));
-          return { losses, state: null };
+          const values = minimizeStep(
+            {
+              optimizer: [optE, optD],
+              loss: () => {
+                const logits = captioner.logits(captioner.features(images, true), tokens, true);
+                const logp = tf.logSoftmax(logits);
+                const hits = tf.mul(tf.cast(tf.equal(tf.argMax(logits, -1), tf.argMax(weights, -1)), 'float32'), tf.sum(weights, -1));
+                return {
+                  loss: tf.div(tf.neg(tf.sum(tf.mul(logp, weights))), count) as Scalar,
+                  report: { accuracy: tf.div(tf.sum(hits), count) as Scalar },
+                };
+              },
+              gradNorm: 'gradNorm',
+              clipNorm,
+            },
+            who,
+            step,
+          );
+          // The order the losses have always been reported in.
+          return { losses: { loss: values.loss!, accuracy: values.accuracy!, gradNorm: values.gradNorm! }, state: null };
         } finally {
-          tf.dispose([images, tokens, weights, ...grads, ...kept]);
+          tf.dispose([images, tokens, weights]);
         }
       },
     });

@@ -72,7 +72,7 @@ export function valuesToImageBytes(values: ArrayLike<number>, shape: readonly [n
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
     if (Number.isNaN(v)) throw new Error(`${who}: image contains NaN at flat index ${i}`);
-    data[i] = Math.round((v <= 0 ? 0 : v >= 1 ? 1 : v) * 255);
+    data[i] = Math.round(Math.min(Math.max(v, 0), 1) * 255);
   }
   return { data, width, height, channels };
 }

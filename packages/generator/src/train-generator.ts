@@ -6,13 +6,15 @@ import {
   type AdamOptions,
   assertImageBatch,
   batchReader,
-  checkFinite,
   type Encoder,
   type ImageShape,
+  minimizeStep,
+  type ReportedLoss,
   type Rng,
   runTraining,
   shapeToString,
   type StepLosses,
+  type StepObjective,
   type TrainingData,
   type TrainingResult,
   type TrainingRunOptions,
@@ -227,93 +229,59 @@ export async function trainGenerator(options: TrainGeneratorOptions): Promise<Tr
   /** One step: gradients for G (and D) at the current weights, finite checks, then updates. */
   function trainStep(step: number, x: Tensor4D, rng: Rng, pauseD: boolean, pauseAdv: boolean): StepLosses {
     const B = x.shape[0];
-    const names: string[] = [];
-    const scalars: Scalar[] = [];
-    const record = (name: string, s: Scalar): Scalar => {
-      names.push(name);
-      scalars.push(tf.keep(s));
-      return s;
-    };
     const kept: { fake?: Tensor4D } = {};
-    let gradsG: Tensor[] = [];
-    let gradsD: Tensor[] = [];
-    try {
-      const { h, hIn, h1Target } = tf.tidy(() => {
-        const xIn = noise.x > 0 ? tf.clipByValue(tf.add(x, rng.normalTensor(x.shape, 0, noise.x)), 0, 1) : x;
-        let code: Tensor2D;
-        if (noise.h1 > 0) {
-          const f = E1!.encode(xIn as Tensor4D);
-          code = options.featureHead!(tf.add(f, rng.normalTensor(f.shape, 0, noise.h1)) as Tensor2D);
-        } else {
-          code = E.encode(xIn as Tensor4D);
-        }
-        const hh = tf.reshape(code, [B, ...latent]);
-        const hn = noise.h > 0 ? tf.add(hh, rng.normalTensor(hh.shape, 0, noise.h)) : hh;
-        const t1 = lambda.feature > 0 ? E1!.encode(x) : undefined;
-        return { h: hh, hIn: hn, h1Target: t1 };
-      });
-      try {
-        const wAdv = pauseAdv ? 0 : lambda.adversarial;
-        const lossG = (): Scalar => {
-          const xg = G.apply(hIn, { training: true }) as Tensor4D;
-          kept.fake = tf.keep(xg);
-          let total = tf.scalar(0);
-          const add = (name: string, weight: number, loss: () => Scalar, always = false) => {
-            if (weight === 0 && !always) return;
-            const l = record(name, loss());
-            if (weight !== 0) total = tf.add(total, tf.mul(l, weight));
-          };
-          add('image', lambda.image, () => tf.mean(tf.squaredDifference(xg, x)));
-          add('feature', lambda.feature, () => tf.mean(tf.squaredDifference(E1!.encode(xg), h1Target!)));
-          add('code', lambda.code, () => tf.mean(tf.squaredDifference(tf.reshape(E.encode(xg), h.shape), h)));
-          if (D) add('adversarial', wAdv, () => tf.mean(softplus(tf.neg(D.apply(xg, { training: true }) as Tensor))), true);
-          return total as Scalar;
-        };
-        if (lambda.image + lambda.feature + lambda.code + wAdv > 0) {
-          const { value, grads } = tf.variableGrads(lossG, optG.vars as tf.Variable[]);
-          record('total', value);
-          gradsG = optG.vars.map((v) => grads[v.name] ?? tf.zerosLike(v));
-          record('gradNormG', tf.tidy(() => tf.sqrt(tf.addN(gradsG.map((g) => tf.sum(tf.square(g)))) as Scalar)));
-        } else {
-          // Only the paused adversarial term is left: no update for G on this step.
-          record('total', tf.tidy(lossG));
-          record('gradNormG', tf.scalar(0));
-        }
-      } finally {
-        tf.dispose([h, hIn, h1Target].filter((t): t is Tensor => t !== undefined));
+    const { h, hIn, h1Target } = tf.tidy(() => {
+      const xIn = noise.x > 0 ? tf.clipByValue(tf.add(x, rng.normalTensor(x.shape, 0, noise.x)), 0, 1) : x;
+      let code: Tensor2D;
+      if (noise.h1 > 0) {
+        const f = E1!.encode(xIn as Tensor4D);
+        code = options.featureHead!(tf.add(f, rng.normalTensor(f.shape, 0, noise.h1)) as Tensor2D);
+      } else {
+        code = E.encode(xIn as Tensor4D);
       }
-
+      const hh = tf.reshape(code, [B, ...latent]);
+      const hn = noise.h > 0 ? tf.add(hh, rng.normalTensor(hh.shape, 0, noise.h)) : hh;
+      const t1 = lambda.feature > 0 ? E1!.encode(x) : undefined;
+      return { h: hh, hIn: hn, h1Target: t1 };
+    });
+    try {
+      const wAdv = pauseAdv ? 0 : lambda.adversarial;
+      const lossG = (): ReportedLoss => {
+        const xg = G.apply(hIn, { training: true }) as Tensor4D;
+        kept.fake = tf.keep(xg);
+        let total = tf.scalar(0);
+        const report: Record<string, Scalar> = {};
+        const add = (name: string, weight: number, loss: () => Scalar, always = false) => {
+          if (weight === 0 && !always) return;
+          const l = loss();
+          report[name] = l;
+          if (weight !== 0) total = tf.add(total, tf.mul(l, weight));
+        };
+        add('image', lambda.image, () => tf.mean(tf.squaredDifference(xg, x)));
+        add('feature', lambda.feature, () => tf.mean(tf.squaredDifference(E1!.encode(xg), h1Target!)));
+        add('code', lambda.code, () => tf.mean(tf.squaredDifference(tf.reshape(E.encode(xg), h.shape), h)));
+        if (D) add('adversarial', wAdv, () => tf.mean(softplus(tf.neg(D.apply(xg, { training: true }) as Tensor))), true);
+        return { loss: total as Scalar, report };
+      };
+      const objectives: StepObjective[] = [
+        // With only the paused adversarial term left, G is not updated on this step.
+        { optimizer: optG, loss: lossG, name: 'total', gradNorm: 'gradNormG', update: lambda.image + lambda.feature + lambda.code + wAdv > 0 },
+      ];
       if (D) {
-        const xf = kept.fake!;
+        // D's loss on the fakes G made in its own loss, from the weights before either update.
         const lossD = (): Scalar =>
           tf.mul(
             tf.add(
               tf.mean(softplus(tf.neg(D.apply(x, { training: true }) as Tensor))),
-              tf.mean(softplus(D.apply(xf, { training: true }) as Tensor)),
+              tf.mean(softplus(D.apply(kept.fake!, { training: true }) as Tensor)),
             ),
             0.5,
           );
-        if (pauseD) {
-          record('discriminator', tf.tidy(lossD));
-        } else {
-          const { value, grads } = tf.variableGrads(lossD, optD!.vars as tf.Variable[]);
-          record('discriminator', value);
-          gradsD = optD!.vars.map((v) => grads[v.name] ?? tf.zerosLike(v));
-          record('gradNormD', tf.tidy(() => tf.sqrt(tf.addN(gradsD.map((g) => tf.sum(tf.square(g)))) as Scalar)));
-        }
+        objectives.push({ optimizer: optD!, loss: lossD, name: 'discriminator', gradNorm: pauseD ? undefined : 'gradNormD', update: !pauseD });
       }
-
-      const values = tf.tidy(() => tf.stack(scalars).dataSync());
-      const losses: StepLosses = {};
-      names.forEach((n, i) => {
-        losses[n] = values[i]!;
-      });
-      checkFinite(who, step, losses);
-      if (gradsG.length > 0) optG.apply(gradsG);
-      if (gradsD.length > 0) optD!.apply(gradsD);
-      return losses;
+      return minimizeStep(objectives, who, step);
     } finally {
-      tf.dispose([...scalars, ...gradsG, ...gradsD]);
+      tf.dispose([h, hIn, h1Target].filter((t): t is Tensor => t !== undefined));
       if (kept.fake) tf.dispose(kept.fake);
     }
   }

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Adam } from '@ppgn/core';
+import { seededDense } from '@ppgn/core/testing';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOptimizer, MomentumSgd, resolveOptimizer } from './optimizer.js';
@@ -16,14 +17,10 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-function model(): tf.LayersModel {
-  return tf.sequential({ layers: [tf.layers.dense({ inputShape: [2], units: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) })] });
-}
-
 describe('MomentumSgd', () => {
   it('is its own optimizer (not an Adam) and follows Torch SGD: v = g, then v = m v + (1 - d) g; w -= lr v', async () => {
     await useBackend('cpu');
-    const m = model();
+    const m = seededDense(2, 1, 3);
     const opt = createOptimizer(m, resolveOptimizer({ type: 'sgd', lr: 0.1, momentum: 0.5, dampening: 0.25 }));
     expect(opt).toBeInstanceOf(MomentumSgd);
     expect(opt).not.toBeInstanceOf(Adam);

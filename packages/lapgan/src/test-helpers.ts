@@ -2,22 +2,12 @@
  * Shared by the tests (not part of the package entry point): backends, tiny configs and
  * small deterministic data sets.
  */
-import { initBackend } from '@ppgn/backend';
 import { Rng } from '@ppgn/core';
 import * as tf from '@tensorflow/tfjs';
 import type { PyramidConfig } from './spec.js';
 
-/** The backends every test runs on. */
-export const BACKENDS = ['cpu', 'wasm'] as const;
-
-let wasmReady: Promise<unknown> | undefined;
-
-/** Registers wasm (with the training kernels) once per test process, then switches to `name`. */
-export async function useBackend(name: (typeof BACKENDS)[number]): Promise<void> {
-  wasmReady ??= initBackend({ backend: 'wasm', verbose: false });
-  await wasmReady;
-  await tf.setBackend(name);
-}
+/** The backends every test runs on (wasm registered with the training kernels once per process). */
+export { TEST_BACKENDS as BACKENDS, useBackend } from '@ppgn/backend/testing';
 
 /** A tiny class-conditional pyramid: 4 -> 8 -> 16, small networks. */
 export function tinyConfig(overrides: Partial<PyramidConfig> = {}): PyramidConfig {

@@ -20,9 +20,9 @@
  * training with core's `NonFiniteLossError` (naming the step and the last good checkpoint)
  * before that step's update is applied or anything is saved.
  */
-import { checkFinite, type Progress, type Rng, runTraining, stepRng, type TrainingOptimizer } from '@ppgn/core';
+import { minimizeStep, type Progress, type Rng, runTraining, stepRng, type TrainingOptimizer } from '@ppgn/core';
 import * as tf from '@tensorflow/tfjs-core';
-import type { NamedTensorMap, Scalar, Tensor, Tensor2D, Tensor4D, Variable } from '@tensorflow/tfjs-core';
+import type { Scalar, Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { BatchOrder, type ImageSet, type TrainingImages, toImageSet } from './data.js';
 import { createLevel, levelSeed, type PyramidLevel } from './level.js';
@@ -90,15 +90,6 @@ interface PairState {
   order: BatchOrder;
   /** Class of a per-class pair (null: shared pair). */
   classIndex: number | null;
-}
-
-function readScalar(t: Tensor): number {
-  return t.dataSync()[0]!;
-}
-
-/** Gradients keyed by variable name, in the order of `opt.vars` (zeros where none flowed). */
-function ordered(opt: TrainingOptimizer, grads: NamedTensorMap): Tensor[] {
-  return opt.vars.map((v) => grads[v.name] ?? tf.zerosLike(v));
 }
 
 /**
@@ -227,58 +218,50 @@ export class LevelTrainer {
         : (tf.add(coarse!, generateResidual(spec, g, noise as Tensor4D, onehot, coarse!)) as Tensor4D);
 
     let fake: Tensor4D | null = null;
-    let dGrads: Tensor[] = [];
-    let gGrads: Tensor[] = [];
     try {
       fake = tf.tidy(fakeOf);
       const fakeImages = fake;
-      const dLosses = (): [Scalar, Scalar] => [
-        bce(discriminate(spec, dNet, real, coarse, onehot, dRealRng), 1),
-        bce(discriminate(spec, dNet, fakeImages, coarse, onehot, dFakeRng), 0),
-      ];
-      let dReal: number;
-      let dFake: number;
-      if (update !== 'g') {
-        const parts: Scalar[] = [];
-        const { value, grads } = tf.variableGrads(() => {
-          const [lReal, lFake] = dLosses();
-          parts.push(tf.keep(lReal), tf.keep(lFake));
-          return tf.add(lReal, lFake) as Scalar;
-        }, pair.d.vars as Variable[]);
-        dGrads = ordered(pair.d, grads);
-        [dReal, dFake] = parts.map(readScalar) as [number, number];
-        tf.dispose([value, ...parts]);
-      } else {
-        // G-only steps still report how D scores the batch.
-        [dReal, dFake] = tf.tidy(() => dLosses().map(readScalar) as [number, number]);
-      }
-      checkFinite(who, step, { dReal, dFake });
       let updated: StepStats['updated'] = update;
-      if (update === 'both' && this.settings.gating !== null) {
-        const { margin, realThreshold } = this.settings.gating;
-        updated = dFake > dReal + margin || dReal > realThreshold ? 'd' : 'g';
-      }
-      if (updated !== 'g') pair.d.apply(dGrads);
-
-      let gLoss: number;
-      if (updated === 'd') {
-        // Forward only, for the record.
-        gLoss = tf.tidy(() => readScalar(bce(discriminate(spec, dNet, fakeOf(), coarse, onehot, gRng), 1)));
-        checkFinite(who, step, { gLoss });
-      } else {
-        const { value, grads } = tf.variableGrads(
-          () => bce(discriminate(spec, dNet, fakeOf(), coarse, onehot, gRng), 1),
-          pair.g.vars as Variable[],
-        );
-        gGrads = ordered(pair.g, grads);
-        gLoss = readScalar(value);
-        value.dispose();
-        checkFinite(who, step, { gLoss });
-        pair.g.apply(gGrads);
-      }
-      return { dLoss: dReal + dFake, dReal, dFake, gLoss, updated };
+      const dStep = minimizeStep(
+        {
+          optimizer: pair.d,
+          loss: () => {
+            const dReal = bce(discriminate(spec, dNet, real, coarse, onehot, dRealRng), 1);
+            const dFake = bce(discriminate(spec, dNet, fakeImages, coarse, onehot, dFakeRng), 0);
+            return { loss: tf.add(dReal, dFake) as Scalar, report: { dReal, dFake } };
+          },
+          name: 'dLoss',
+          // G-only steps still report how D scores the batch.
+          update:
+            update === 'g'
+              ? false
+              : (values) => {
+                  const gating = this.settings.gating;
+                  if (update === 'both' && gating !== null) {
+                    updated = values.dFake! > values.dReal! + gating.margin || values.dReal! > gating.realThreshold ? 'd' : 'g';
+                  }
+                  return updated !== 'g';
+                },
+        },
+        who,
+        step,
+      );
+      const dReal = dStep.dReal!;
+      const dFake = dStep.dFake!;
+      // On D-only steps G's loss is computed forward only, for the record.
+      const { gLoss } = minimizeStep(
+        {
+          optimizer: pair.g,
+          loss: () => bce(discriminate(spec, dNet, fakeOf(), coarse, onehot, gRng), 1),
+          name: 'gLoss',
+          update: updated !== 'd',
+        },
+        who,
+        step,
+      );
+      return { dLoss: dReal + dFake, dReal, dFake, gLoss: gLoss!, updated };
     } finally {
-      tf.dispose([real, noise, ...dGrads, ...gGrads]);
+      tf.dispose([real, noise]);
       if (fake !== null) fake.dispose();
       if (coarse !== null) coarse.dispose();
       if (onehot !== null) onehot.dispose();

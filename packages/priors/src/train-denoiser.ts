@@ -6,7 +6,7 @@ import {
   Adam,
   type AdamOptions,
   batchReader,
-  checkFinite,
+  minimizeStep,
   runTraining,
   type TrainingData,
   type TrainingResult,
@@ -59,22 +59,19 @@ export async function trainDenoiser(
         try {
           const clean = batch.tensor;
           const noisy = tf.tidy(() => tf.add(clean, rng.normalTensor(clean.shape, 0, sigma)));
-          let grads: Tensor[] = [];
           try {
-            const { value, grads: named } = tf.variableGrads(
-              () => tf.mean(tf.squaredDifference(model.apply(noisy, { training: true }) as Tensor, clean)) as Scalar,
-              opt.vars as tf.Variable[],
+            const losses = minimizeStep(
+              {
+                optimizer: opt,
+                loss: () => tf.mean(tf.squaredDifference(model.apply(noisy, { training: true }) as Tensor, clean)) as Scalar,
+                gradNorm: 'gradNorm',
+              },
+              who,
+              step,
             );
-            grads = opt.vars.map((v) => named[v.name] ?? tf.zerosLike(v));
-            const norm = tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))));
-            const [loss, gradNorm] = tf.tidy(() => Array.from(tf.stack([value, norm]).dataSync()));
-            tf.dispose([value, norm]);
-            const losses = { loss: loss!, gradNorm: gradNorm! };
-            checkFinite(who, step, losses);
-            opt.apply(grads);
             return { losses, state: null };
           } finally {
-            tf.dispose([noisy, ...grads]);
+            noisy.dispose();
           }
         } finally {
           if (batch.owned) batch.tensor.dispose();

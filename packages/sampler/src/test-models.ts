@@ -4,19 +4,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Condition, Generator, ImageShape, Prior } from '@ppgn/core';
-import { initBackend } from '@ppgn/backend';
 
-/** The backends every sampler test runs on. */
-export const BACKENDS = ['cpu', 'wasm'] as const;
-
-let wasmReady: Promise<unknown> | undefined;
-
-/** Registers wasm once (per test process), then switches to `name`. */
-export async function useBackend(name: (typeof BACKENDS)[number]): Promise<void> {
-  wasmReady ??= initBackend({ backend: 'wasm', verbose: false });
-  await wasmReady;
-  await tf.setBackend(name);
-}
+/** The backends every sampler test runs on (wasm registered once per process). */
+export { TEST_BACKENDS as BACKENDS, useBackend } from '@ppgn/backend/testing';
 
 /** A deterministic pseudo-random matrix (rows x cols) of values in [-1, 1). */
 export function matrix(rows: number, cols: number, seed: number): number[][] {

@@ -34,6 +34,16 @@ export function tinyEncoder(imageShape: ImageShape, codeSize: number, options: T
   };
 }
 
+/**
+ * One dense layer [inputs] -> [units] with a Glorot-uniform kernel seeded by `seed` (zero
+ * bias): the smallest trainable model, for optimizer, step and checkpoint tests.
+ */
+export function seededDense(inputs: number, units: number, seed: number): tfl.Sequential {
+  return tfl.sequential({
+    layers: [tfl.layers.dense({ inputShape: [inputs], units, kernelInitializer: tfl.initializers.glorotUniform({ seed }) })],
+  });
+}
+
 /** N images of one bright axis-aligned rectangle on a dark background, seeded. */
 export function rectangles(n: number, shape: ImageShape, seed = 3): tf.Tensor4D {
   const [h, w, c] = shape;

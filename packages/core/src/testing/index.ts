@@ -6,4 +6,4 @@ export {
   type GeneratorContractOptions,
   type PriorContractOptions,
 } from './contracts.js';
-export { rectangles, tinyEncoder, type TinyEncoderOptions } from './fixtures.js';
+export { rectangles, seededDense, tinyEncoder, type TinyEncoderOptions } from './fixtures.js';

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { seededDense } from '../testing/fixtures.js';
 import { latestCheckpoint, readCheckpointMeta, restoreModel, writeCheckpoint } from './checkpoint.js';
 
 const dirs: string[] = [];
@@ -10,16 +11,12 @@ afterAll(async () => {
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
-function model(seed: number): tf.LayersModel {
-  return tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 2, kernelInitializer: tf.initializers.glorotUniform({ seed }) })] });
-}
-
 describe('checkpoints', () => {
   it('writes complete step directories, keeps the newest, ignores and clears interrupted ones', async () => {
     await tf.setBackend('cpu');
     const dir = await mkdtemp(path.join(tmpdir(), 'ppgn-ckpt-'));
     dirs.push(dir);
-    const m = model(1);
+    const m = seededDense(3, 2, 1);
     const meta = { who: 'test', seed: 1, fingerprint: { a: 1 }, state: { ratio: 0.5 }, iterations: { m: 3 } };
     const opt = { 'm/m/0': tf.ones([2]) };
     for (const step of [2, 4, 6]) await writeCheckpoint(dir, { step, models: { m }, optimizer: opt, meta }, 2);
@@ -35,7 +32,7 @@ describe('checkpoints', () => {
     await writeCheckpoint(dir, { step: 6, models: { m }, optimizer: opt, meta }, 2);
     expect((await readdir(dir)).sort()).toEqual(['latest.json', 'step-00000004', 'step-00000006']);
     // weights come back by position into a model with other layer names
-    const other = model(2);
+    const other = seededDense(3, 2, 2);
     await restoreModel(other, latest!.path, 'm', 'test');
     expect(Array.from(other.getWeights()[0]!.dataSync())).toEqual(Array.from(m.getWeights()[0]!.dataSync()));
     const wrong = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 2 })] });

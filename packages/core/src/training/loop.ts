@@ -10,6 +10,7 @@ import {
   restoreModel,
   writeCheckpoint,
 } from './checkpoint.js';
+import { isTensor } from './data.js';
 import type { TrainingOptimizer } from './optimizer.js';
 
 /** Loss values of one step, by name (e.g. `{ total, image, feature }`). */
@@ -55,20 +56,153 @@ export function checkFinite(who: string, step: number, losses: StepLosses): void
   }
 }
 
+/** A loss that also reports named scalars (loss terms, an accuracy): only `loss` is minimised. */
+export interface ReportedLoss {
+  loss: tf.Scalar;
+  /** Scalars reported under their names, before the minimised value. */
+  report: Record<string, tf.Scalar>;
+}
+
+/** One loss minimised by `minimizeStep`, over the variables of one or more optimizers. */
+export interface StepObjective {
+  /**
+   * The optimizer updating the loss's variables; several share one gradient (one global
+   * norm, one clip), each applying its own slice.
+   */
+  optimizer: TrainingOptimizer | readonly TrainingOptimizer[];
+  /** The loss, alone or with further scalars to report (see `ReportedLoss`). */
+  loss: () => tf.Scalar | ReportedLoss;
+  /** Name the minimised value is reported under. Default `loss`. */
+  name?: string;
+  /** Report the global gradient norm (before clipping) under this name. */
+  gradNorm?: string;
+  /** Rescale the gradient to at most this global norm (Infinity: never). */
+  clipNorm?: number;
+  /**
+   * Whether this objective updates its variables. `false`: the loss is only evaluated and
+   * reported (a requested `gradNorm` reads 0); a function decides from all values of the
+   * step, after they passed the finite check. Default true.
+   */
+  update?: boolean | ((values: StepLosses) => boolean);
+}
+
 /**
- * One update of `optimizer` on a scalar loss: the gradients of `loss()` for the optimizer's
- * variables, a `checkFinite` check (nothing is applied when the loss is not finite), the
- * update, and every gradient freed. Returns the loss value.
+ * One update on a scalar loss: the gradients of `loss()` for the optimizer's variables, a
+ * `checkFinite` check (nothing is applied when the loss is not finite), the update, and
+ * every gradient freed. Returns the loss value.
  */
-export function minimizeStep(optimizer: TrainingOptimizer, loss: () => tf.Scalar, who: string, step: number): number {
-  const { value, grads } = tf.variableGrads(loss, optimizer.vars as tf.Variable[]);
+export function minimizeStep(optimizer: TrainingOptimizer, loss: () => tf.Scalar, who: string, step: number): number;
+/**
+ * One training step over one or more objectives: each loss is evaluated and differentiated
+ * in order (a variable a loss does not reach gets a zero gradient), then every reported
+ * value (extra scalars, losses, gradient norms) comes to the host in one read and passes
+ * `checkFinite` before any update is applied, so a non-finite value leaves every model
+ * untouched. Then each objective's gradient is clipped if asked and applied, in order.
+ * All gradients and reported scalars are freed on every path. Returns the values by name.
+ */
+export function minimizeStep(objectives: StepObjective | readonly StepObjective[], who: string, step: number): StepLosses;
+export function minimizeStep(
+  first: TrainingOptimizer | StepObjective | readonly StepObjective[],
+  second: (() => tf.Scalar) | string,
+  third: string | number,
+  fourth?: number,
+): number | StepLosses {
+  if (typeof second === 'function') {
+    return runObjectives([{ optimizer: first as TrainingOptimizer, loss: second }], third as string, fourth!).loss!;
+  }
+  const objectives = Array.isArray(first) ? (first as readonly StepObjective[]) : [first as StepObjective];
+  return runObjectives(objectives, second, third as number);
+}
+
+function runObjectives(objectives: readonly StepObjective[], who: string, step: number): StepLosses {
+  // Every scalar to read, in report order; unnamed ones (a norm only needed to clip) are checked but not reported.
+  const scalars: tf.Scalar[] = [];
+  const labels: (string | undefined)[] = [];
+  const checkNames: string[] = [];
+  const owned: tf.Tensor[] = [];
+  const record = (label: string | undefined, s: tf.Scalar, checkName = label!): number => {
+    scalars.push(s);
+    labels.push(label);
+    checkNames.push(checkName);
+    return scalars.length - 1;
+  };
+  // Checked after the forward pass, not inside it: a throw there would strand the tensors the tape saved.
+  const validate = (from: number): void => {
+    for (let i = from; i < labels.length; i++) {
+      const label = labels[i];
+      if (label !== undefined && labels.indexOf(label) !== i) throw new Error(`${who}: the step reports ${label} twice`);
+      const s = scalars[i]!;
+      if (s.rank !== 0) throw new Error(`${who}: ${label ?? 'a gradient norm'} must be a scalar, got shape [${s.shape.join(', ')}]`);
+    }
+  };
+  const pending: { objective: StepObjective; optimizers: readonly TrainingOptimizer[]; grads: tf.Tensor[]; norm?: number }[] = [];
   try {
-    const lossValue = value.dataSync()[0]!;
-    checkFinite(who, step, { loss: lossValue });
-    optimizer.apply(optimizer.vars.map((v) => grads[v.name]!));
-    return lossValue;
+    for (const objective of objectives) {
+      const name = objective.name ?? 'loss';
+      const { clipNorm } = objective;
+      if (clipNorm !== undefined && !(clipNorm > 0)) throw new Error(`${who}: clipNorm must be > 0, got ${clipNorm}`);
+      const evaluate = (): tf.Scalar => {
+        const out = objective.loss();
+        if (isTensor(out)) return out as tf.Scalar;
+        for (const [label, s] of Object.entries(out.report)) record(label, tf.keep(s));
+        return out.loss;
+      };
+      const first = scalars.length;
+      if (objective.update === false) {
+        record(name, tf.tidy(evaluate));
+        if (objective.gradNorm !== undefined) record(objective.gradNorm, tf.scalar(0));
+        validate(first);
+        continue;
+      }
+      const optimizers = Array.isArray(objective.optimizer)
+        ? (objective.optimizer as readonly TrainingOptimizer[])
+        : [objective.optimizer as TrainingOptimizer];
+      const vars = optimizers.flatMap((o) => o.vars) as tf.Variable[];
+      const { value, grads: byName } = tf.variableGrads(evaluate, vars);
+      owned.push(...Object.values(byName));
+      record(name, value);
+      const grads = vars.map((v) => byName[v.name] ?? tf.zerosLike(v));
+      owned.push(...grads);
+      const entry: (typeof pending)[number] = { objective, optimizers, grads };
+      pending.push(entry);
+      if (objective.gradNorm !== undefined || clipNorm !== undefined) {
+        const norm = tf.tidy(() =>
+          grads.length === 0 ? tf.scalar(0) : (tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar),
+        );
+        entry.norm = record(objective.gradNorm, norm, objective.gradNorm ?? `gradient norm of ${name}`);
+      }
+      validate(first);
+    }
+
+    const read = tf.tidy(() => tf.stack(scalars).dataSync());
+    const values: StepLosses = {};
+    const checked: StepLosses = {};
+    labels.forEach((label, i) => {
+      if (label !== undefined) values[label] = read[i]!;
+      checked[checkNames[i]!] = read[i]!;
+    });
+    checkFinite(who, step, checked);
+    const updates = pending.map(({ objective }) =>
+      typeof objective.update === 'function' ? objective.update(values) : objective.update ?? true,
+    );
+    pending.forEach(({ objective, optimizers, grads, norm }, k) => {
+      if (!updates[k]) return;
+      let applied = grads;
+      const clipNorm = objective.clipNorm;
+      if (clipNorm !== undefined && read[norm!]! > clipNorm) {
+        const scale = clipNorm / read[norm!]!;
+        applied = grads.map((g) => tf.mul(g, scale));
+        owned.push(...applied);
+      }
+      let offset = 0;
+      for (const o of optimizers) {
+        o.apply(applied.slice(offset, offset + o.vars.length));
+        offset += o.vars.length;
+      }
+    });
+    return values;
   } finally {
-    tf.dispose([value, ...Object.values(grads)]);
+    tf.dispose([...scalars, ...owned]);
   }
 }
 

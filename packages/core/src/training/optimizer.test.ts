@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { seededDense } from '../testing/fixtures.js';
 import { Adam } from './adam.js';
 import { runTraining } from './loop.js';
 import type { TrainingOptimizer } from './optimizer.js';
@@ -51,9 +52,7 @@ class MeanGradientDescent implements TrainingOptimizer {
   }
 }
 
-function model(): tf.LayersModel {
-  return tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: 7 }) })] });
-}
+const model = () => seededDense(3, 1, 7);
 
 /** Runs `steps` steps of least squares toward y = sum(x), resuming from `dir` when given. */
 async function trainFor(steps: number, dir?: string): Promise<{ weights: number[][]; losses: number[]; iterations: number }> {

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 
 /** The parts of tfjs-node's backend these kernels call. */
 interface NodeBackend {
-  binding: { TF_ATTR_TYPE: number; TF_ATTR_BOOL: number; TF_FLOAT: number; TF_INT32: number; TF_BOOL: number };
+  binding: { TF_ATTR_TYPE: number; TF_ATTR_BOOL: number; TF_ATTR_FLOAT: number; TF_FLOAT: number; TF_INT32: number; TF_BOOL: number };
   executeSingleOutput(op: string, attrs: unknown[], inputs: tf.TensorInfo[]): tf.Tensor;
 }
 
@@ -72,9 +72,138 @@ function nativeStep(fallback: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
+/** The op runner of a native kernel call, on float32. */
+function floatRunner(backend: NodeBackend): Run {
+  const T = { name: 'T', type: backend.binding.TF_ATTR_TYPE, value: backend.binding.TF_FLOAT };
+  return (op, inputs, attrs = [T]) => backend.executeSingleOutput(op, attrs, inputs);
+}
+
+/**
+ * Activation gradients as TensorFlow's fused gradient ops, where tfjs composes each from two to
+ * four ops (and scalar tensors) per layer per backward pass. Each equals tfjs's formula on the
+ * cpu backend, NaN included; sigmoid and tanh up to the order of two multiplications.
+ */
+const GRADIENT_KERNELS: tf.KernelConfig[] = [
+  {
+    // dy * step(x) from the layer's output y = relu(x): its sign is the mask (NaN where x is NaN).
+    // x is an input too, unused: a saved output is a copy off the tape, and through x a
+    // second-order gradient still finds its way (to zero, as tfjs's formula gives)
+    kernelName: 'PpgnReluGrad',
+    backendName: 'tensorflow',
+    kernelFunc: ({ inputs, backend }) => {
+      const { dy, y } = inputs as { dy: tf.TensorInfo; y: tf.TensorInfo };
+      const native = backend as unknown as NodeBackend;
+      const run = floatRunner(native);
+      signOfReluIsStep ??= checkSignOfRelu(run, native.binding);
+      return tf.tidy(() => run('Mul', [dy, signOfReluIsStep ? run('Sign', [y]) : stepByOps(run, native.binding, y, 0)]));
+    },
+  },
+  {
+    // where(x > 0, dy, alpha * dy)
+    kernelName: 'PpgnLeakyReluGrad',
+    backendName: 'tensorflow',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { dy, x } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
+      const native = backend as unknown as NodeBackend;
+      const b = native.binding;
+      const alpha = { name: 'alpha', type: b.TF_ATTR_FLOAT, value: (attrs as { alpha: number }).alpha };
+      return floatRunner(native)('LeakyReluGrad', [dy, x], [{ name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT }, alpha]);
+    },
+  },
+  {
+    // dy * y * (1 - y)
+    kernelName: 'PpgnSigmoidGrad',
+    backendName: 'tensorflow',
+    kernelFunc: ({ inputs, backend }) => floatRunner(backend as unknown as NodeBackend)('SigmoidGrad', [inputs.y!, inputs.dy!]),
+  },
+  {
+    // dy * (1 - y^2)
+    kernelName: 'PpgnTanhGrad',
+    backendName: 'tensorflow',
+    kernelFunc: ({ inputs, backend }) => floatRunner(backend as unknown as NodeBackend)('TanhGrad', [inputs.y!, inputs.dy!]),
+  },
+];
+
+/**
+ * Gradients of the gradient kernels, for second-order gradients through an activation. They flow
+ * through x: a saved output y is a copy off the tape. (tfjs's own sigmoid, tanh and leakyRelu
+ * gradients have no second order on the cpu backend; these do.)
+ */
+const GRADIENT_KERNEL_GRADIENTS: tf.GradConfig[] = [
+  {
+    kernelName: 'PpgnReluGrad',
+    inputsToSave: ['x'],
+    gradFunc: (g, [x]) => ({ dy: () => tf.mul(g as tf.Tensor, tf.step(x!)), x: () => tf.zerosLike(x!), y: () => tf.zerosLike(x!) }),
+  },
+  {
+    kernelName: 'PpgnLeakyReluGrad',
+    inputsToSave: ['x'],
+    gradFunc: (g, [x], attrs) => {
+      const alpha = (attrs as { alpha: number }).alpha;
+      return { dy: () => tf.where(tf.greater(x!, 0), g as tf.Tensor, tf.mul(g as tf.Tensor, alpha)), x: () => tf.zerosLike(x!) };
+    },
+  },
+  {
+    // d/dx of dy * y(1 - y) is dy * y(1 - y)(1 - 2y)
+    kernelName: 'PpgnSigmoidGrad',
+    inputsToSave: ['dy', 'y'],
+    gradFunc: (g, [dy, y]) => {
+      const slope = () => tf.mul(y!, tf.sub(1, y!));
+      return {
+        dy: () => tf.mul(g as tf.Tensor, slope()),
+        x: () => tf.mul(tf.mul(g as tf.Tensor, dy!), tf.mul(slope(), tf.sub(1, tf.mul(y!, 2)))),
+        y: () => tf.zerosLike(y!),
+      };
+    },
+  },
+  {
+    // d/dx of dy * (1 - y^2) is dy * (1 - y^2)(-2y)
+    kernelName: 'PpgnTanhGrad',
+    inputsToSave: ['dy', 'y'],
+    gradFunc: (g, [dy, y]) => {
+      const slope = () => tf.sub(1, tf.square(y!));
+      return {
+        dy: () => tf.mul(g as tf.Tensor, slope()),
+        x: () => tf.mul(tf.mul(g as tf.Tensor, dy!), tf.mul(slope(), tf.mul(y!, -2))),
+        y: () => tf.zerosLike(y!),
+      };
+    },
+  },
+];
+
+/**
+ * Makes `kernelName`'s gradient run `nativeKernel` on the tensorflow backend (float32), and
+ * tfjs's own gradient everywhere else. The kernel gets `dy` and the layer's input `x`, plus its
+ * output `y` with `withOutput` (kept for it).
+ */
+function routeGradient(kernelName: string, nativeKernel: string, withOutput = false): void {
+  const original = tf.getGradient(kernelName);
+  if (!original) return;
+  const savedInputs = original.inputsToSave?.length ?? 0;
+  tf.registerGradient({
+    ...original,
+    inputsToSave: ['x'],
+    outputsToSave: withOutput ? [true] : original.outputsToSave,
+    gradFunc: (dy, saved, attrs) => {
+      const dyTensor = dy as tf.Tensor;
+      if (tf.getBackend() !== 'tensorflow' || dyTensor.dtype !== 'float32' || saved[0]?.dtype !== 'float32') {
+        // tfjs's gradient gets what it saves: its inputs, then (sigmoid, tanh) the output
+        return original.gradFunc(dy, [...saved.slice(0, savedInputs), ...(original.outputsToSave ? saved.slice(-1) : [])], attrs);
+      }
+      const inputs: tf.NamedTensorMap = { dy: dyTensor, x: saved[0]! };
+      if (withOutput || original.outputsToSave) inputs.y = saved[saved.length - 1]!;
+      return { x: () => tf.engine().runKernel(nativeKernel, inputs, attrs) as tf.Tensor };
+    },
+  });
+}
+
 let registered = false;
 
-/** Replaces tfjs-node kernels for which a shorter TensorFlow op sequence exists (once per process). */
+/**
+ * Replaces tfjs-node kernels for which a shorter TensorFlow op sequence exists, and routes the
+ * activation gradients to TensorFlow's fused gradient ops on the tensorflow backend (once per
+ * process).
+ */
 export function registerNativeKernels(): void {
   if (registered) return;
   const step = tf.getKernel('Step', 'tensorflow');
@@ -82,4 +211,10 @@ export function registerNativeKernels(): void {
   registered = true;
   tf.unregisterKernel('Step', 'tensorflow');
   tf.registerKernel({ kernelName: 'Step', backendName: 'tensorflow', kernelFunc: nativeStep(step.kernelFunc) });
+  for (const config of GRADIENT_KERNELS) tf.registerKernel(config);
+  for (const config of GRADIENT_KERNEL_GRADIENTS) tf.registerGradient(config);
+  routeGradient('Relu', 'PpgnReluGrad', true);
+  routeGradient('LeakyRelu', 'PpgnLeakyReluGrad');
+  routeGradient('Sigmoid', 'PpgnSigmoidGrad');
+  routeGradient('Tanh', 'PpgnTanhGrad');
 }

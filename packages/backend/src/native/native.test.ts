@@ -121,3 +121,67 @@ describe('native kernels', () => {
     expect(cpu[0]!.slice(0, special.length)).toEqual([Number.NaN, 0, 1, 0, 0, 1, 0, 1, 0]);
   });
 });
+
+describe('native activation gradients', () => {
+  const special = [Number.NaN, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, -0, 0, 1e-30, -1e-30, 2, -3, 40, -40];
+  const xs = () => tf.concat([tf.tensor1d(special), tf.tensor1d(values(3000, 21)).mul(4)]);
+  const weights = (n: number) => tf.tensor1d(values(n, 22));
+  const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
+  /** name, op, and the second derivative in float64 (undefined: tfjs's cpu gradient has none) */
+  const activations: [string, (x: tf.Tensor) => tf.Tensor, ((v: number) => number) | undefined][] = [
+    ['relu', (x) => tf.relu(x), () => 0],
+    ['leakyRelu 0.2', (x) => tf.leakyRelu(x, 0.2), () => 0],
+    ['sigmoid', (x) => tf.sigmoid(x), (v) => sigmoid(v) * (1 - sigmoid(v)) * (1 - 2 * sigmoid(v))],
+    ['tanh', (x) => tf.tanh(x), (v) => (1 - Math.tanh(v) ** 2) * -2 * Math.tanh(v)],
+  ];
+
+  /** d/dx sum(w * f(x)) at awkward and random x, on the current backend. */
+  function firstDerivative(f: (x: tf.Tensor) => tf.Tensor): Float32Array {
+    return tf.tidy(() => {
+      const x = xs();
+      const w = weights(x.size);
+      return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(w, f(t))))(x).dataSync() as Float32Array;
+    });
+  }
+
+  /** d/dx sum(d/dx sum(w * f(x))) at the random x, on the current backend. */
+  function secondDerivative(f: (x: tf.Tensor) => tf.Tensor): { x: Float32Array; w: Float32Array; d2: Float32Array } {
+    return tf.tidy(() => {
+      const x = tf.tensor1d(values(3000, 21)).mul(4);
+      const w = weights(x.size);
+      const first = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(w, f(t))));
+      const d2 = tf.grad((t: tf.Tensor) => tf.sum(first(t)))(x);
+      return { x: x.dataSync() as Float32Array, w: w.dataSync() as Float32Array, d2: d2.dataSync() as Float32Array };
+    });
+  }
+
+  it.skipIf(skip)(title('relu, leakyRelu, sigmoid and tanh gradients equal cpu (NaN included) and have true second derivatives'), async () => {
+    expect((await loadNativeTensorFlow()).ok).toBe(true);
+    expect(tf.getKernel('PpgnReluGrad', 'tensorflow')).toBeTruthy();
+    for (const [name, f, second] of activations) {
+      await tf.setBackend('tensorflow');
+      const before = tf.memory().numTensors;
+      const native = firstDerivative(f);
+      const d2 = secondDerivative(f);
+      expect(tf.memory().numTensors, name).toBe(before);
+      await tf.setBackend('cpu');
+      const cpu = firstDerivative(f);
+      if (name === 'relu' || name.startsWith('leakyRelu')) {
+        // piecewise-linear masks: exact, NaN where tfjs gives NaN
+        expect(Array.from(native), name).toEqual(Array.from(cpu));
+      } else {
+        // the same products in another order
+        native.forEach((v, i) => {
+          const ref = cpu[i]!;
+          if (Number.isNaN(ref)) expect(v, `${name} at ${i}`).toBeNaN();
+          else expect(Math.abs(v - ref), `${name} at ${i}`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(ref)));
+        });
+      }
+      d2.d2.forEach((v, i) => {
+        const want = d2.w[i]! * second!(d2.x[i]!);
+        expect(Math.abs(v - want), `${name}'' at x = ${d2.x[i]}`).toBeLessThan(1e-5);
+      });
+    }
+    expect(Number.isNaN(firstDerivative(activations[0]![1])[0]!)).toBe(true);
+  });
+});

@@ -1,3 +1,3 @@
-import { packageBuild } from '../../tsup.base';
+import { packageBuildWithBrowser } from '../../tsup.base';
 
-export default packageBuild({ entry: { index: 'src/index.ts', 'testing/index': 'src/testing/index.ts' }, external: ['vitest'] });
+export default packageBuildWithBrowser({ entry: { index: 'src/index.ts', 'testing/index': 'src/testing/index.ts' }, external: ['vitest'] });

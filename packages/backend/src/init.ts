@@ -17,6 +17,8 @@ export interface InitBackendOptions {
    * wasm initialisation chooses.
    */
   wasmThreads?: number;
+  /** Browser builds: where the page serves tfjs-backend-wasm's `.wasm` files (its `setWasmPaths`). */
+  wasmPaths?: string;
 }
 
 /** Why the last `initBackend` call skipped faster engines, for logs and benchmarks. */

@@ -1,6 +1,6 @@
-import { createRequire } from 'node:module';
 import type { Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
 import { type ImageBytes, toImageBytes, valuesToImageBytes } from './images.js';
+import { loadGifenc, type Palette } from './gifenc-module.js';
 import { writeFileAtomic } from './model-files.js';
 
 /**
@@ -11,29 +11,7 @@ import { writeFileAtomic } from './model-files.js';
  * frame. `decodeGif` reads such files back (for tests and previews).
  */
 
-type Palette = number[][];
-interface GifencEncoder {
-  writeFrame(
-    index: Uint8Array,
-    width: number,
-    height: number,
-    opts: { palette?: Palette; delay?: number; repeat?: number },
-  ): void;
-  finish(): void;
-  bytes(): Uint8Array;
-}
-interface Gifenc {
-  GIFEncoder(): GifencEncoder;
-  quantize(rgba: Uint8Array, maxColors: number): Palette;
-  applyPalette(rgba: Uint8Array, palette: Palette): Uint8Array;
-}
-
-let gifencModule: Gifenc | undefined;
-function gifenc(): Gifenc {
-  // gifenc ships CommonJS as its Node entry, without an `exports` map or types.
-  gifencModule ??= createRequire(import.meta.url)('gifenc') as Gifenc;
-  return gifencModule;
-}
+const gifenc = loadGifenc;
 
 export interface GifOptions {
   /** Time each frame is shown, in ms (GIF stores 1/100 s); one number or one per frame. Default 100. */

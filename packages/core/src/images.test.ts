@@ -5,19 +5,8 @@ import * as tf from '@tensorflow/tfjs';
 import { PNG } from 'pngjs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { glyphColumns, GLYPH_ADVANCE, textWidth } from './bitmap-font.js';
-import {
-  decodeImage,
-  decodePng,
-  encodeJpeg,
-  encodePng,
-  gridLayout,
-  imageGrid,
-  readImage,
-  readPng,
-  writeGrid,
-  writeImage,
-  writePng,
-} from './images.js';
+import { decodeImage, decodePng, encodeJpeg, encodePng, readImage, readPng, writeGrid, writeImage, writePng } from './image-files.js';
+import { gridLayout, imageGrid } from './images.js';
 import { Rng } from './rng.js';
 
 let root: string;

@@ -20,6 +20,17 @@ export {
   type SaveWeightsOptions,
 } from './model-files.js';
 export {
+  fromImageBytes,
+  gridLayout,
+  imageGrid,
+  toImageBytes,
+  type Color,
+  type GridLayout,
+  type GridOptions,
+  type ImageBytes,
+  type ReadImageOptions,
+} from './images.js';
+export {
   decodeImage,
   decodeJpegBytes,
   decodePng,
@@ -27,21 +38,12 @@ export {
   encodeJpeg,
   encodePng,
   encodePngBytes,
-  fromImageBytes,
-  gridLayout,
-  imageGrid,
   readImage,
   readPng,
-  toImageBytes,
   writeGrid,
   writeImage,
   writePng,
-  type Color,
-  type GridLayout,
-  type GridOptions,
-  type ImageBytes,
-  type ReadImageOptions,
-} from './images.js';
+} from './image-files.js';
 export {
   decodeGif,
   encodeGif,

@@ -15,10 +15,20 @@ export interface ProgressOptions {
   stream?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
 }
 
+/** Where progress goes without a stream: stderr in Node, the console in a browser. */
+function defaultStream(): NonNullable<ProgressOptions['stream']> {
+  if (typeof process !== 'undefined' && process.stderr) return process.stderr;
+  const write = (text: string): boolean => {
+    console.info(text.trimEnd());
+    return true;
+  };
+  return { write } as unknown as NonNullable<ProgressOptions['stream']>;
+}
+
 export function createProgress(label: string, total: number, options: ProgressOptions = {}): Progress {
-  const stream = options.stream ?? process.stderr;
-  const mode =
-    options.mode ?? (process.env.PPGN_QUIET ? 'silent' : stream.isTTY && !process.env.CI ? 'bar' : 'lines');
+  const stream = options.stream ?? defaultStream();
+  const env = typeof process !== 'undefined' ? process.env : {};
+  const mode = options.mode ?? (env.PPGN_QUIET ? 'silent' : stream.isTTY && !env.CI ? 'bar' : 'lines');
   const started = Date.now();
   let lastTenth = -1;
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;

@@ -104,6 +104,26 @@ export interface SampleOptions extends Partial<SamplerSettings> {
   signal?: AbortSignal;
 }
 
+/**
+ * Lets other tasks run (a page's rendering and input, Node's I/O): setImmediate in Node, a
+ * MessageChannel message in browsers (a timeout there waits at least 4 ms once nested).
+ */
+function nextTask(): Promise<void> {
+  if (typeof setImmediate === 'function') return new Promise((resolve) => setImmediate(resolve));
+  if (typeof MessageChannel === 'function') {
+    return new Promise((resolve) => {
+      const channel = new MessageChannel();
+      // the browser's MessagePort (Node's types describe Node's)
+      (channel.port1 as unknown as { onmessage: () => void }).onmessage = () => {
+        channel.port1.close();
+        resolve();
+      };
+      channel.port2.postMessage(null);
+    });
+  }
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 /** Size of a term per chain: Euclidean norm and mean absolute value over its dimensions. */
 export interface TermSize {
   l2: number[];
@@ -944,7 +964,7 @@ export async function sample(options: SampleOptions): Promise<SampleResult> {
       const entry = chains.runStep();
       if (keepTrace) trace.push(entry);
       if (options.onStep) await options.onStep({ step: t, steps, trace: entry });
-      if (yieldEvery > 0 && (t + 1) % yieldEvery === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (yieldEvery > 0 && (t + 1) % yieldEvery === 0) await nextTask();
     }
     options.signal?.throwIfAborted();
   } catch (err) {

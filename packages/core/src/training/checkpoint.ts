@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { loadJSON, loadWeights, saveJSON, saveModel, saveWeights, syncDir } from '../model-files.js';
+import { CHECKPOINT_FORMAT, checkpointName } from './checkpoint-names.js';
 
 /**
  * Training checkpoints on disk. A checkpoint is one directory `step-<8 digits>` inside the
@@ -22,8 +23,7 @@ import { loadJSON, loadWeights, saveJSON, saveModel, saveWeights, syncDir } from
  * run's seed and the step number (`stepRng`), so seed + step restore it exactly.
  */
 
-/** Format tag of `checkpoint.json`. */
-export const CHECKPOINT_FORMAT = 'ppgn-training-checkpoint';
+export { CHECKPOINT_FORMAT, checkpointName };
 
 /** What `checkpoint.json` holds. */
 export interface CheckpointMeta {
@@ -53,9 +53,6 @@ export interface CheckpointRef {
 }
 
 /** Directory name of the checkpoint after `step` updates. */
-export function checkpointName(step: number): string {
-  return `step-${String(step).padStart(8, '0')}`;
-}
 
 const NAME = /^step-(\d{8,})$/;
 

@@ -88,18 +88,23 @@ function webWorkerGlobals(): vm.Context {
   return context;
 }
 
+/** The fixture as a page script: one IIFE exposing `ppgnBrowser`, resolved with the browser conditions. */
+function bundleFixture() {
+  return build({
+    entryPoints: [path.join(here, 'sampling.fixture.ts')],
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    globalName: 'ppgnBrowser',
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+  });
+}
+
 describe('the library in a browser', () => {
   it('bundles for the browser without Node built-ins, the core package through its browser build', async () => {
-    const out = await build({
-      entryPoints: [path.join(here, 'sampling.fixture.ts')],
-      bundle: true,
-      platform: 'browser',
-      format: 'iife',
-      globalName: 'ppgnBrowser',
-      write: false,
-      metafile: true,
-      logLevel: 'silent',
-    });
+    const out = await bundleFixture();
     expect(out.errors).toEqual([]);
     const inputs = Object.keys(out.metafile.inputs);
     expect(inputs.some((f) => f.includes('core/dist/browser/index.js'))).toBe(true);
@@ -107,15 +112,7 @@ describe('the library in a browser', () => {
   });
 
   it.skipIf(!hasModels)('samples a class and captions a scene from zoo models fetched over HTTP, with web globals only', { timeout: 120_000 }, async () => {
-    const out = await build({
-      entryPoints: [path.join(here, 'sampling.fixture.ts')],
-      bundle: true,
-      platform: 'browser',
-      format: 'iife',
-      globalName: 'ppgnBrowser',
-      write: false,
-      logLevel: 'silent',
-    });
+    const out = await bundleFixture();
     const context = webWorkerGlobals();
     vm.runInContext(out.outputFiles[0]!.text, context);
     const steps = 12;

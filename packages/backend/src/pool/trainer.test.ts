@@ -275,6 +275,34 @@ describe('pool.trainer', () => {
   });
 });
 
+describe('pool.trainer with batch statistics', () => {
+  it('carries moving statistics from step to step with the built-in optimizers', async () => {
+    const model = tf.sequential({
+      layers: [
+        tf.layers.dense({ inputShape: [3], units: 4, kernelInitializer: tf.initializers.glorotNormal({ seed: 5 }) }),
+        tf.layers.batchNormalization({ momentum: 0.5 }),
+        tf.layers.dense({ units: 1, kernelInitializer: tf.initializers.glorotNormal({ seed: 6 }) }),
+      ],
+    });
+    const movingMean = model.layers[1]!.weights.find((w) => w.name.includes('moving_mean'))!;
+    const xs = tf.randomNormal([9, 3], 2, 1, 'float32', 13);
+    const ys = tf.randomNormal([9, 1], 0, 1, 'float32', 14);
+    // learning rate 0: the layers stay put, so the batch mean is the same at every step
+    const trainer = pool.trainer({ model, loss: 'meanSquaredError', optimizer: { name: 'sgd', learningRate: 0 } });
+    await trainer.step(xs, ys);
+    await trainer.step(xs, ys);
+    // from 0, two updates with momentum 0.5: 0.5 * mu, then 0.5 * (0.5 * mu) + 0.5 * mu = 0.75 * mu
+    const expected = tf.tidy(() => tf.mul(tf.mean(model.layers[0]!.apply(xs) as tf.Tensor, 0), 0.75).dataSync());
+    const got = movingMean.read().dataSync();
+    expected.forEach((v, i) => {
+      expect(Math.abs(got[i]! - v), `unit ${i}`).toBeLessThan(1e-5);
+    });
+    tf.dispose([xs, ys]);
+    await trainer.dispose();
+    model.dispose();
+  });
+});
+
 describe('pool.trainer on wasm workers', () => {
   it('steps adam as tf.train.adam with the main thread on wasm too (weights written in place)', async () => {
     await initBackend({ backend: 'wasm', verbose: false });

@@ -326,7 +326,11 @@ export class DataParallelTrainer {
           const weight = this.model.weights[slot.index]!;
           const value = combined.slice(slot.offset, slot.offset + slot.length);
           const current = weight.read().dataSync();
-          if (value.some((v, k) => v !== current[k])) weight.write(tf.tensor(value, weight.shape as number[]));
+          if (value.some((v, k) => v !== current[k])) {
+            weight.write(tf.tensor(value, weight.shape as number[]));
+            // the shared buffer follows, so the built-in optimizers can count it in sync
+            this.weights.set(value, this.layout[slot.index]!.offset);
+          }
         }
       });
     }

@@ -25,6 +25,16 @@ describe('moving weights between variables and flat buffers', () => {
     });
   }
 
+  it('reads a tensor made on another backend after switching to wasm', async () => {
+    await tf.setBackend('cpu');
+    const t = tf.tensor1d([1.5, -2, 3]);
+    await tf.setBackend('wasm');
+    const out = new Float32Array(3);
+    readInto(t, out, 0);
+    expect(Array.from(out)).toEqual([1.5, -2, 3]);
+    t.dispose();
+  });
+
   it('gives a written variable a new buffer: clones keep the old values, a conv sees the new ones', async () => {
     await tf.setBackend('wasm');
     const before = tf.memory().numTensors;

@@ -8,6 +8,7 @@ interface HeapBackend {
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
 }
 
+/** The wasm backend, for float32 tensors (one made on another backend moves there when read). */
 function heapBackend(t: tf.Tensor): HeapBackend | undefined {
   if (t.dtype !== 'float32' || tf.getBackend() !== 'wasm') return undefined;
   const backend = tf.backend() as unknown as Partial<HeapBackend>;

@@ -1,13 +1,15 @@
 /**
  * The library in a browser: the sampling fixture is bundled with esbuild for the browser (the
- * `browser` export conditions, no Node built-ins allowed) and run in a context that has only
- * web globals (no process, require or Buffer), fetching the zoo's model files from a real
- * HTTP server.
+ * `browser` export conditions, no Node built-ins allowed) and run twice against a real HTTP
+ * server holding the zoo's model files and tfjs's wasm binaries: in a context that has only web
+ * globals (no process, require or Buffer), and in headless Chromium when one is installed.
  */
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as vm from 'node:vm';
@@ -22,12 +24,48 @@ const models = path.resolve(here, '../../models');
 const wasmDist = path.dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
 const hasModels = ['mnist/generator-joint/model.json', 'shapes/captioner/captioner.json'].every((f) => existsSync(path.join(models, f)));
 
+/** Chromium or Chrome on PATH (or CHROME_PATH), for the real-browser run. */
+function findChrome(): string | undefined {
+  const names = [process.env.CHROME_PATH, 'chromium', 'chromium-browser', 'google-chrome'].filter((n): n is string => !!n);
+  for (const name of names) {
+    if (path.isAbsolute(name) && existsSync(name)) return name;
+    const dir = (process.env.PATH ?? '').split(path.delimiter).find((d) => existsSync(path.join(d, name)));
+    if (dir) return path.join(dir, name);
+  }
+  return undefined;
+}
+const chrome = findChrome();
+
+const STEPS = 12;
+/** The page: runs the fixture and posts what it returned (or its error) back to the server. */
+const PAGE = `<!doctype html><meta charset="utf-8"><script src="/app.js"></script><script>
+ppgnBrowser.run(location.origin, ${STEPS}).then(
+  (result) => fetch('/result', { method: 'POST', body: JSON.stringify({ result }) }),
+  (err) => fetch('/result', { method: 'POST', body: JSON.stringify({ error: String((err && err.stack) || err) }) }));
+</script>`;
+
 let server: Server;
 let base = '';
+let pageScript = '';
+let onResult: ((body: string) => void) | undefined;
 beforeAll(async () => {
+  pageScript = (await bundleFixture()).outputFiles[0]!.text;
   // a static file server over the zoo's models and the wasm binaries, as a web page's host would be
   server = createServer((req, res) => {
     const url = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    if (url === '/') return void res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE);
+    if (url === '/app.js') return void res.writeHead(200, { 'content-type': 'text/javascript' }).end(pageScript);
+    if (url === '/result' && req.method === 'POST') {
+      let body = '';
+      req.on('data', (chunk) => {
+        body += chunk;
+      });
+      req.on('end', () => {
+        res.end();
+        onResult?.(body);
+      });
+      return;
+    }
     const root = url.startsWith('/wasm/') ? wasmDist : models;
     const file = path.join(root, url.replace(/^\/wasm\//, '/'));
     if (!file.startsWith(root) || !existsSync(file) || !statSync(file).isFile()) {
@@ -111,12 +149,8 @@ describe('the library in a browser', () => {
     expect(inputs.filter((f) => f.startsWith('node:') || /(^|\/)(fs|path|crypto|zlib|module)$/.test(f))).toEqual([]);
   });
 
-  it.skipIf(!hasModels)('samples a class and captions a scene from zoo models fetched over HTTP, with web globals only', { timeout: 120_000 }, async () => {
-    const out = await bundleFixture();
-    const context = webWorkerGlobals();
-    vm.runInContext(out.outputFiles[0]!.text, context);
-    const steps = 12;
-    const result = (await vm.runInContext(`ppgnBrowser.run(${JSON.stringify(base)}, ${steps})`, context)) as BrowserRun;
+  /** What both runs must show; the caption must be the one the Node build gives from the files on disk. */
+  async function expectGoodRun(result: BrowserRun): Promise<void> {
     expect(result.hasProcess).toBe(false);
     expect(result.backend).toBe('wasm');
     expect(result.imageShape).toEqual([4, 28, 28, 1]);
@@ -127,7 +161,6 @@ describe('the library in a browser', () => {
     expect(result.gridShape[2]).toBe(1);
     expect(result.saveError).toContain("saveModel('models/mnist/classifier') needs Node");
     expect(result.leaked).toBe(0);
-    // the same caption as the Node build gives from the files on disk
     const captioner = await loadCaptioner(path.join(models, 'shapes/captioner'));
     const scene = testScene();
     const inNode = greedyCaption(captioner, scene)[0]!.caption;
@@ -135,5 +168,45 @@ describe('the library in a browser', () => {
     captioner.dispose();
     expect(inNode.split(' ').length).toBeGreaterThan(1);
     expect(result.caption).toBe(inNode);
+  }
+
+  it.skipIf(!hasModels)('samples a class and captions a scene from zoo models fetched over HTTP, with web globals only', { timeout: 120_000 }, async () => {
+    const context = webWorkerGlobals();
+    vm.runInContext(pageScript, context);
+    await expectGoodRun((await vm.runInContext(`ppgnBrowser.run(${JSON.stringify(base)}, ${STEPS})`, context)) as BrowserRun);
   });
+
+  it.skipIf(!hasModels || !chrome)(
+    `does the same in headless Chromium${chrome ? '' : ' (skipped: no chromium, chromium-browser or google-chrome on PATH, nor CHROME_PATH)'}`,
+    { timeout: 120_000 },
+    async () => {
+      const profile = mkdtempSync(path.join(tmpdir(), 'ppgn-chrome-'));
+      const posted = new Promise<string>((resolve) => {
+        onResult = resolve;
+      });
+      // --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start
+      // its own process group, so that its helper processes end with it
+      const browser = spawn(chrome!, ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', `--user-data-dir=${profile}`, `${base}/`], {
+        stdio: 'ignore',
+        detached: true,
+      });
+      const ended = new Promise<number | null>((resolve) => browser.on('exit', resolve));
+      try {
+        const exited = ended.then((code) => Promise.reject(new Error(`chromium exited with ${code} before the page answered`)));
+        exited.catch(() => {}); // it also exits when killed below, after the answer
+        const body = JSON.parse(await Promise.race([posted, exited])) as { result?: BrowserRun; error?: string };
+        expect(body.error).toBeUndefined();
+        await expectGoodRun(body.result!);
+      } finally {
+        onResult = undefined;
+        try {
+          process.kill(-browser.pid!, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+        await ended;
+        rmSync(profile, { recursive: true, force: true, maxRetries: 10 });
+      }
+    },
+  );
 });

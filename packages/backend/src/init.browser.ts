@@ -11,9 +11,22 @@ export type { BackendName, InitBackendOptions };
 /** Why the last `initBackend` call skipped faster engines. */
 export const skippedReasons: string[] = [];
 
+/** Makes `navigator.hardwareConcurrency` read `cores` until the returned function is called. */
+function showCores(navigator: object, cores: number): (() => void) | undefined {
+  try {
+    Object.defineProperty(navigator, 'hardwareConcurrency', { value: cores, configurable: true });
+  } catch {
+    return undefined; // a frozen navigator: tfjs's own count stands
+  }
+  return () => {
+    delete (navigator as { hardwareConcurrency?: number }).hardwareConcurrency;
+  };
+}
+
 /**
  * Sets wasm with this package's training kernels (or cpu when wasm cannot start) and returns
- * its name. `wasmPaths` says where the page serves tfjs-backend-wasm's `.wasm` files.
+ * its name. `wasmPaths` says where the page serves tfjs-backend-wasm's `.wasm` files;
+ * `wasmThreads` defaults to every core (`navigator.hardwareConcurrency`).
  */
 export async function initBackend(options: InitBackendOptions = {}): Promise<BackendName> {
   const verbose = options.verbose ?? true;
@@ -29,8 +42,20 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   try {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     if (options.wasmPaths) wasm.setWasmPaths(options.wasmPaths);
+    // A page in front of its user may take every core (threads need a cross-origin-isolated
+    // page; elsewhere tfjs runs one).
+    const navigator = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+    const threads = options.wasmThreads ?? navigator?.hardwareConcurrency;
+    if (threads) wasm.setThreadsCount(threads);
     registerWasmTrainingKernels();
-    if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
+    // The threaded build caps its pool at half the logical cores it reads when it starts (it
+    // assumes two hyperthreads per core): show it enough for the count asked for.
+    const shown = navigator && threads ? showCores(navigator, 2 * threads) : undefined;
+    try {
+      if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
+    } finally {
+      shown?.();
+    }
     return 'wasm';
   } catch (err) {
     if (options.backend === 'wasm') throw err;

@@ -12,9 +12,9 @@ export interface InitBackendOptions {
   /** Print a one-line reason when a faster backend was skipped. Default true. */
   verbose?: boolean;
   /**
-   * Threads for XNNPACK on wasm (Node). Default `PPGN_WASM_THREADS`, else the cores not busy
-   * with other work (`defaultWasmThreads`); 1 runs the single-thread build. Only the first
-   * wasm initialisation chooses.
+   * Threads for XNNPACK on wasm. Node: default `PPGN_WASM_THREADS`, else the cores not busy
+   * with other work (`defaultWasmThreads`); 1 runs the single-thread build. Browsers: default
+   * every core, on cross-origin-isolated pages. Only the first wasm initialisation chooses.
    */
   wasmThreads?: number;
   /** Browser builds: where the page serves tfjs-backend-wasm's `.wasm` files (its `setWasmPaths`). */

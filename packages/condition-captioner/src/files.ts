@@ -1,11 +1,6 @@
-import { loadJSON, loadModel, saveJSON, saveModel } from '@ppgn/core';
+import { joinPath, loadJSON, loadModel, saveJSON, saveModel } from '@ppgn/core';
 import { Captioner, type CaptionerConfig } from './captioner.js';
 import { vocabularyFromJSON } from './vocabulary.js';
-
-/** `dir/name` for a folder on disk or a URL (a browser loads captioners over HTTP). */
-function join(dir: string, name: string): string {
-  return `${dir.replace(/[\\/]+$/, '')}/${name}`;
-}
 
 /** Format tag of `captioner.json`. */
 export const CAPTIONER_FORMAT = 'ppgn-captioner';
@@ -27,9 +22,9 @@ export interface CaptionerManifest {
  * (the architecture and the names of those files).
  */
 export async function saveCaptioner(captioner: Captioner, dir: string): Promise<void> {
-  await saveModel(captioner.encoder, join(dir, 'encoder'));
-  await saveModel(captioner.decoder, join(dir, 'decoder'));
-  await saveJSON(join(dir, 'vocabulary.json'), captioner.vocabulary.toJSON());
+  await saveModel(captioner.encoder, joinPath(dir, 'encoder'));
+  await saveModel(captioner.decoder, joinPath(dir, 'decoder'));
+  await saveJSON(joinPath(dir, 'vocabulary.json'), captioner.vocabulary.toJSON());
   const manifest: CaptionerManifest = {
     format: CAPTIONER_FORMAT,
     version: 1,
@@ -38,20 +33,20 @@ export async function saveCaptioner(captioner: Captioner, dir: string): Promise<
     decoder: 'decoder',
     vocabulary: 'vocabulary.json',
   };
-  await saveJSON(join(dir, 'captioner.json'), manifest);
+  await saveJSON(joinPath(dir, 'captioner.json'), manifest);
 }
 
 /** Loads a captioner saved by `saveCaptioner` (a folder, or its URL in a browser); errors name the file at fault. */
 export async function loadCaptioner(dir: string): Promise<Captioner> {
-  const file = join(dir, 'captioner.json');
+  const file = joinPath(dir, 'captioner.json');
   const manifest = await loadJSON<CaptionerManifest>(file);
   if (manifest?.format !== CAPTIONER_FORMAT || manifest.version !== 1) {
     throw new Error(`loadCaptioner: ${file} is not a ${CAPTIONER_FORMAT} v1 file`);
   }
-  const vocabFile = join(dir, manifest.vocabulary);
+  const vocabFile = joinPath(dir, manifest.vocabulary);
   const vocabulary = vocabularyFromJSON(await loadJSON(vocabFile), vocabFile);
-  const encoder = await loadModel(join(dir, manifest.encoder));
-  const decoder = await loadModel(join(dir, manifest.decoder));
+  const encoder = await loadModel(joinPath(dir, manifest.encoder));
+  const decoder = await loadModel(joinPath(dir, manifest.decoder));
   try {
     return new Captioner(encoder, decoder, vocabulary, manifest.config);
   } catch (err) {

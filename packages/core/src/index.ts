@@ -84,3 +84,4 @@ export {
   type TrainingRunOptions,
 } from './training/loop.js';
 export { withLazyLayerGradients } from './lazy-gradients.js';
+export { isAbsolutePath, joinPath, parentPath } from './paths.js';

@@ -12,8 +12,7 @@
  * spec, and fails naming the level and the values; missing or corrupted model files fail
  * with core's errors (which name the file), prefixed with the level.
  */
-import * as path from 'node:path';
-import { loadJSON, loadModel, saveJSON, saveModel } from '@ppgn/core';
+import { isAbsolutePath, joinPath, loadJSON, loadModel, parentPath, saveJSON, saveModel } from '@ppgn/core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { LapganPyramid, type LevelInfo, PyramidLevel } from './level.js';
 import { buildDiscriminator, buildGenerator, type LevelNets } from './networks.js';
@@ -65,11 +64,11 @@ export async function saveLevel(level: PyramidLevel, dir: string, options: SaveO
   }
   for (let c = 0; c < level.nets.length; c++) {
     const nets = level.nets[c]!;
-    const base = path.join(dir, netDir(level.spec, c));
+    const base = joinPath(dir, netDir(level.spec, c));
     const meta = { lapgan: { spec: level.spec, class: level.spec.perClass ? c : null } };
     const quantize = { quantize: options.float16 ? ('float16' as const) : undefined };
-    await saveModel(nets.g, path.join(base, 'g'), meta, quantize);
-    if (withD) await saveModel(nets.d!, path.join(base, 'd'), meta, quantize);
+    await saveModel(nets.g, joinPath(base, 'g'), meta, quantize);
+    if (withD) await saveModel(nets.d!, joinPath(base, 'd'), meta, quantize);
   }
 }
 
@@ -110,14 +109,14 @@ export async function loadLevel(
   const refD = withD ? buildDiscriminator(spec, () => 0) : null;
   try {
     for (let c = 0; c < count; c++) {
-      const base = path.join(dir, netDir(spec, c));
-      const g = await load(path.join(base, 'g'));
+      const base = joinPath(dir, netDir(spec, c));
+      const g = await load(joinPath(base, 'g'));
       nets.push({ g, d: null });
-      checkModel(g, refG, `${where}: ${describeSpec(spec)}: G in ${path.join(base, 'g')}`);
+      checkModel(g, refG, `${where}: ${describeSpec(spec)}: G in ${joinPath(base, 'g')}`);
       if (refD !== null) {
-        const d = await load(path.join(base, 'd'));
+        const d = await load(joinPath(base, 'd'));
         nets[c]!.d = d;
-        checkModel(d, refD, `${where}: ${describeSpec(spec)}: D in ${path.join(base, 'd')}`);
+        checkModel(d, refD, `${where}: ${describeSpec(spec)}: D in ${joinPath(base, 'd')}`);
       }
     }
   } catch (err) {
@@ -140,7 +139,7 @@ export async function savePyramid(pyramid: LapganPyramid, dir: string, options: 
     const level = pyramid.levels[k]!;
     const levelDir = `level-${k}`;
     const withD = options.discriminators ?? level.hasDiscriminators;
-    await saveLevel(level, path.join(dir, levelDir), { discriminators: withD, float16: options.float16 });
+    await saveLevel(level, joinPath(dir, levelDir), { discriminators: withD, float16: options.float16 });
     levels.push({ dir: levelDir, spec: level.spec, discriminators: withD, ...level.info });
   }
   const manifest: PyramidManifest = {
@@ -152,7 +151,7 @@ export async function savePyramid(pyramid: LapganPyramid, dir: string, options: 
     ...(pyramid.classNames === undefined ? {} : { classNames: [...pyramid.classNames] }),
     levels,
   };
-  const file = path.join(dir, MANIFEST_FILE);
+  const file = joinPath(dir, MANIFEST_FILE);
   await saveJSON(file, manifest);
   return file;
 }
@@ -163,7 +162,7 @@ function isRecord(x: unknown): x is Record<string, unknown> {
 
 /** Reads and checks a pyramid manifest (without loading any model). */
 export async function readPyramidManifest(dir: string): Promise<PyramidManifest> {
-  const file = dir.endsWith('.json') ? dir : path.join(dir, MANIFEST_FILE);
+  const file = dir.endsWith('.json') ? dir : joinPath(dir, MANIFEST_FILE);
   const where = `loadPyramid: ${file}`;
   const json = await loadJSON(file);
   if (!isRecord(json)) throw new Error(`${where}: expected a JSON object`);
@@ -177,7 +176,7 @@ export async function readPyramidManifest(dir: string): Promise<PyramidManifest>
   const levels: ManifestLevel[] = json.levels.map((entry, k) => {
     if (!isRecord(entry)) throw new Error(`${where}: levels[${k}] is not an object`);
     const spec = validateLevelSpec(entry.spec, `${where}: level ${k}`);
-    if (typeof entry.dir !== 'string' || entry.dir.length === 0 || path.isAbsolute(entry.dir) || entry.dir.split(/[\\/]/).includes('..')) {
+    if (typeof entry.dir !== 'string' || entry.dir.length === 0 || isAbsolutePath(entry.dir) || entry.dir.split(/[\\/]/).includes('..')) {
       throw new Error(`${where}: level ${k}: dir must be a relative path inside the pyramid, got ${JSON.stringify(entry.dir)}`);
     }
     const level: ManifestLevel = { dir: entry.dir, spec, discriminators: entry.discriminators === true };
@@ -216,7 +215,7 @@ export async function readPyramidManifest(dir: string): Promise<PyramidManifest>
  * pyramid.json). Discriminators are loaded when saved unless `discriminators: false`.
  */
 export async function loadPyramid(dir: string, options: LoadOptions = {}): Promise<LapganPyramid> {
-  const root = dir.endsWith('.json') ? path.dirname(dir) : dir;
+  const root = dir.endsWith('.json') ? parentPath(dir) : dir;
   const manifest = await readPyramidManifest(dir);
   const levels: PyramidLevel[] = [];
   try {
@@ -227,7 +226,7 @@ export async function loadPyramid(dir: string, options: LoadOptions = {}): Promi
       if (entry.steps !== undefined) info.steps = entry.steps;
       if (entry.source !== undefined) info.source = entry.source;
       levels.push(
-        await loadLevel(path.join(root, entry.dir), entry.spec, {
+        await loadLevel(joinPath(root, entry.dir), entry.spec, {
           discriminators: withD,
           info,
           where: `loadPyramid: ${root}: level ${k}`,

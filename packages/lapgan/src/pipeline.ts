@@ -2,8 +2,7 @@
  * Whole-pyramid helpers for the command line: train every level into a directory, and
  * write samples as image files.
  */
-import * as path from 'node:path';
-import { createProgress, latestCheckpoint, type Progress, writeGrid, writePng } from '@ppgn/core';
+import { createProgress, joinPath, latestCheckpoint, type Progress, writeGrid, writePng } from '@ppgn/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor4D } from '@tensorflow/tfjs-core';
 import { loadLevel, savePyramid } from './files.js';
@@ -65,7 +64,7 @@ export async function trainPyramid(options: TrainPyramidOptions): Promise<TrainP
   for (const k of toTrain) {
     if (specs[k] === undefined) throw new Error(`trainPyramid: level ${k} does not exist (levels 0..${specs.length - 1})`);
   }
-  const ckpt = (k: number) => path.join(outDir, 'checkpoints', `level-${k}`);
+  const ckpt = (k: number) => joinPath(outDir, 'checkpoints', `level-${k}`);
   const levels: (PyramidLevel | undefined)[] = specs.map(() => undefined);
   const trained: TrainedLevelSummary[] = [];
   const missing: number[] = [];
@@ -154,7 +153,7 @@ export async function sampleToFiles(options: SampleToFilesOptions): Promise<Samp
     const digits = Math.max(3, String(n - 1).length);
     const samples: string[] = [];
     for (let i = 0; i < n; i++) {
-      const file = path.join(outDir, `${prefix}-${String(i).padStart(digits, '0')}.png`);
+      const file = joinPath(outDir, `${prefix}-${String(i).padStart(digits, '0')}.png`);
       const image = tf.slice(result.images, [i, 0, 0, 0], [1, -1, -1, -1]);
       try {
         await writePng(file, image);
@@ -169,7 +168,7 @@ export async function sampleToFiles(options: SampleToFilesOptions): Promise<Samp
       // [levels, n, S, S, C] -> rows of samples, one column per level.
       return tf.reshape(tf.stack(enlarged, 1), [n * columns, final, final, pyramid.channels]) as Tensor4D;
     });
-    const grid = path.join(outDir, `${prefix}-levels.png`);
+    const grid = joinPath(outDir, `${prefix}-levels.png`);
     try {
       const scale = Math.max(1, Math.floor(64 / final));
       const labels = Array.from({ length: n * columns }, (_, i) => {

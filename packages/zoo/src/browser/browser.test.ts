@@ -17,12 +17,14 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { greedyCaption, loadCaptioner } from '@ppgn/condition-captioner';
 import * as tf from '@tensorflow/tfjs';
-import { type BrowserRun, testScene } from './sampling.fixture.js';
+import { type BrowserRun, pyramidSamples, testScene } from './sampling.fixture.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const models = path.resolve(here, '../../models');
 const wasmDist = path.dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
-const hasModels = ['mnist/generator-joint/model.json', 'shapes/captioner/captioner.json'].every((f) => existsSync(path.join(models, f)));
+const hasModels = ['mnist/generator-joint/model.json', 'shapes/captioner/captioner.json', 'mnist/lapgan/pyramid.json'].every((f) =>
+  existsSync(path.join(models, f)),
+);
 
 /** Chromium or Chrome on PATH (or CHROME_PATH), for the real-browser run. */
 function findChrome(): string | undefined {
@@ -168,9 +170,16 @@ describe('the library in a browser', () => {
     captioner.dispose();
     expect(inNode.split(' ').length).toBeGreaterThan(1);
     expect(result.caption).toBe(inNode);
+    // the same LAPGAN samples as the Node build draws from the files on disk (wasm vs this thread's backend)
+    const fromDisk = await pyramidSamples(path.join(models, 'mnist/lapgan'));
+    expect(result.pyramid.shape).toEqual([4, 32, 32, 1]);
+    expect(result.pyramid.shape).toEqual(fromDisk.shape);
+    const worst = Math.max(...result.pyramid.values.map((v, i) => Math.abs(v - fromDisk.values[i]!)));
+    expect(worst).toBeLessThan(1e-4);
+    expect(Math.max(...fromDisk.values) - Math.min(...fromDisk.values)).toBeGreaterThan(0.5);
   }
 
-  it.skipIf(!hasModels)('samples a class and captions a scene from zoo models fetched over HTTP, with web globals only', { timeout: 120_000 }, async () => {
+  it.skipIf(!hasModels)('samples a class, captions a scene and draws LAPGAN digits from zoo models fetched over HTTP, with web globals only', { timeout: 120_000 }, async () => {
     const context = webWorkerGlobals();
     vm.runInContext(pageScript, context);
     await expectGoodRun((await vm.runInContext(`ppgnBrowser.run(${JSON.stringify(base)}, ${STEPS})`, context)) as BrowserRun);

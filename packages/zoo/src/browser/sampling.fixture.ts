@@ -2,13 +2,15 @@
  * Bundled for the browser by browser.test.ts and run without Node's globals: loads the mnist
  * entry's classifier and joint generator over HTTP and samples class 3 on tfjs's wasm backend
  * (its binaries fetched too) with the library's browser builds, as a web page would; then
- * loads the shapes captioner over HTTP and captions a scene.
+ * loads the shapes captioner and the mnist LAPGAN pyramid over HTTP, captions a scene and
+ * samples four digits through the pyramid.
  */
 import { initBackend } from '@ppgn/backend';
 import { greedyCaption, loadCaptioner } from '@ppgn/condition-captioner';
 import { classCondition, encoderAt } from '@ppgn/condition-classifier';
 import { encodeGif, imageGrid, loadModel, saveModel } from '@ppgn/core';
 import { dgnGenerator } from '@ppgn/generator';
+import { loadPyramid, samplePyramid } from '@ppgn/lapgan';
 import { jointPrior } from '@ppgn/priors';
 import { sample } from '@ppgn/sampler';
 import * as tf from '@tensorflow/tfjs-core';
@@ -27,6 +29,18 @@ export interface BrowserRun {
   leaked: number;
   /** The shapes captioner's caption of `testScene()`. */
   caption: string;
+  /** `pyramidSamples()` from the mnist LAPGAN pyramid, flattened. */
+  pyramid: { shape: number[]; values: number[] };
+}
+
+/** Four digits (classes 0, 1, 7, 9) from a LAPGAN pyramid, seed 1 (the same call the test makes in Node). */
+export async function pyramidSamples(dir: string): Promise<{ shape: number[]; values: number[] }> {
+  const pyramid = await loadPyramid(dir, { discriminators: false });
+  const { images, levels } = samplePyramid({ pyramid, n: 4, classIndex: [0, 1, 7, 9], seed: 1 });
+  const out = { shape: images.shape, values: Array.from(images.dataSync()) };
+  tf.dispose([images, ...levels]);
+  pyramid.dispose();
+  return out;
 }
 
 /** A 32x32 RGB scene: a red square on a dark background (made the same way in Node by the test). */
@@ -91,6 +105,7 @@ export async function run(base: string, steps: number): Promise<BrowserRun> {
     saveError,
     leaked: 0,
     caption: '',
+    pyramid: { shape: [], values: [] },
   };
   grid.dispose();
   result.dispose();
@@ -103,5 +118,7 @@ export async function run(base: string, steps: number): Promise<BrowserRun> {
   out.caption = greedyCaption(captioner, scene)[0]!.caption;
   scene.dispose();
   captioner.dispose();
+
+  out.pyramid = await pyramidSamples(`${base}/mnist/lapgan`);
   return out;
 }

@@ -4,7 +4,7 @@
  *
  *   pnpm --filter @ppgn/examples browser            # then open the printed address
  *   pnpm --filter @ppgn/examples browser --check    # headless Chromium runs the page once;
- *                                                   # writes out/browser.png
+ *                                                   # writes out/browser.png, out/browser-lapgan.png
  *
  * Flags: --port N (default 8080), --check.
  */
@@ -96,10 +96,12 @@ if (!check) {
   await ended;
   rmSync(profile, { recursive: true, force: true, maxRetries: 10 });
   server.close();
-  const result = JSON.parse(body) as { error?: string; png?: string; probs?: number[]; ms?: number; status?: string };
+  const result = JSON.parse(body) as { error?: string; png?: string; pyramidPng?: string; probs?: number[]; ms?: number; status?: string };
   if (result.error) throw new Error(`the page failed: ${result.error}`);
   mkdirSync('out', { recursive: true });
-  writeFileSync('out/browser.png', Buffer.from(result.png!.replace(/^data:image\/png;base64,/, ''), 'base64'));
+  const png = (dataUrl: string) => Buffer.from(dataUrl.replace(/^data:image\/png;base64,/, ''), 'base64');
+  writeFileSync('out/browser.png', png(result.png!));
+  writeFileSync('out/browser-lapgan.png', png(result.pyramidPng!));
   console.log(result.status);
-  console.log('wrote out/browser.png (the page canvas, drawn by headless Chromium)');
+  console.log("wrote out/browser.png and out/browser-lapgan.png (the page's canvases, drawn by headless Chromium)");
 }

@@ -6,6 +6,7 @@ import { initBackend } from '@ppgn/backend';
 import { classCondition, encoderAt } from '@ppgn/condition-classifier';
 import { encodeGif, imageGrid, loadModel } from '@ppgn/core';
 import { dgnGenerator } from '@ppgn/generator';
+import { loadPyramid, resizeNearest, samplePyramid } from '@ppgn/lapgan';
 import { jointPrior } from '@ppgn/priors';
 import { type Frame, sample } from '@ppgn/sampler';
 import * as tf from '@tensorflow/tfjs';
@@ -18,6 +19,8 @@ const stepsInput = $<HTMLInputElement>('steps');
 const button = $<HTMLButtonElement>('run');
 const canvas = $<HTMLCanvasElement>('grid');
 const chain = $<HTMLImageElement>('chain');
+const pyramidButton = $<HTMLButtonElement>('pyramid');
+const levelsCanvas = $<HTMLCanvasElement>('levels');
 
 /** Draws a [n, H, W, C] batch as one labelled grid on the page's canvas. */
 async function draw(images: tf.Tensor4D, labels: string[]): Promise<void> {
@@ -40,6 +43,7 @@ const backend = engine === 'wasm' ? `wasm, ${getThreadsCount()} thread${getThrea
 const classifier = await loadModel('/models/mnist/classifier');
 const generator = dgnGenerator(await loadModel('/models/mnist/generator-joint'), { id: 'mnist/generator-joint' });
 const prior = jointPrior({ encoder: encoderAt(classifier, 'fc') });
+const pyramid = await loadPyramid('/models/mnist/lapgan', { discriminators: false });
 for (let d = 0; d < 10; d++) digit.add(new Option(String(d), String(d)));
 digit.value = '3';
 
@@ -71,6 +75,17 @@ async function run(classIndex: number, steps: number, seed: number): Promise<{ p
   return { probs, ms };
 }
 
+/** Eight samples of the digit through the pyramid: each step's images, enlarged to the final size, one row per step. */
+async function drawPyramid(classIndex: number, seed: number): Promise<void> {
+  const { images, levels } = samplePyramid({ pyramid, n: 8, classIndex, seed });
+  const size = images.shape[1];
+  const rows = tf.tidy(() => tf.concat(levels.map((l) => resizeNearest(l, size)), 0) as tf.Tensor4D);
+  const labels = levels.flatMap((l) => Array.from({ length: 8 }, () => `${l.shape[1]}x${l.shape[2]}`));
+  const grid = imageGrid(rows, { columns: 8, scale: 3, labels });
+  await tf.browser.toPixels(grid, levelsCanvas);
+  tf.dispose([images, ...levels, rows, grid]);
+}
+
 let seed = 1;
 button.onclick = async () => {
   button.disabled = true;
@@ -82,7 +97,16 @@ button.onclick = async () => {
     button.disabled = false;
   }
 };
+pyramidButton.onclick = async () => {
+  pyramidButton.disabled = true;
+  try {
+    await drawPyramid(Number(digit.value), seed++);
+  } finally {
+    pyramidButton.disabled = false;
+  }
+};
 button.disabled = false;
+pyramidButton.disabled = false;
 status.textContent = `ready (${backend}): pick a digit and press Sample`;
 
 // `?check`: one run, then the page sends its picture and numbers back (browser.ts --check)
@@ -90,7 +114,8 @@ if (new URLSearchParams(location.search).has('check')) {
   const report = async (body: object) => fetch('/check', { method: 'POST', body: JSON.stringify(body) });
   try {
     const { probs, ms } = await run(3, 100, 1);
-    await report({ probs, ms, backend, png: canvas.toDataURL('image/png'), status: status.textContent });
+    await drawPyramid(3, 1);
+    await report({ probs, ms, backend, png: canvas.toDataURL('image/png'), pyramidPng: levelsCanvas.toDataURL('image/png'), status: status.textContent });
   } catch (err) {
     await report({ error: String((err as Error).stack ?? err) });
   }

@@ -163,6 +163,8 @@ describe('the library in a browser', () => {
     expect(result.gridShape[2]).toBe(1);
     expect(result.saveError).toContain("saveModel('models/mnist/classifier') needs Node");
     expect(result.leaked).toBe(0);
+    // the sampler's steps take no weight gradients there either (layer calls routed, see withLazyLayerGradients)
+    expect(result.filterGradients).toBe(0);
     const captioner = await loadCaptioner(path.join(models, 'shapes/captioner'));
     const scene = testScene();
     const inNode = greedyCaption(captioner, scene)[0]!.caption;

@@ -29,6 +29,8 @@ export interface BrowserRun {
   leaked: number;
   /** The shapes captioner's caption of `testScene()`. */
   caption: string;
+  /** Conv filter gradients computed during one more sampler step (the sampler wants none). */
+  filterGradients: number;
   /** `pyramidSamples()` from the mnist LAPGAN pyramid, flattened. */
   pyramid: { shape: number[]; values: number[] };
 }
@@ -85,6 +87,10 @@ export async function run(base: string, steps: number): Promise<BrowserRun> {
     },
   });
   const finite = tf.tidy(() => tf.all(tf.isFinite(result.images)).dataSync()[0] === 1);
+  const oneStep = await tf.profile(async () => {
+    (await sample({ generator, prior, condition, variant: 'noiseless-joint-ppgn-h', batch: 4, seed: 2, steps: 1, saveEvery: 0 })).dispose();
+  });
+  const filterGradients = oneStep.kernels.filter((k) => k.name === 'Conv2DBackpropFilter').length;
   const grid = imageGrid(result.images, { columns: 4 });
   const gif = encodeGif([grid, grid]);
   let saveError = '';
@@ -103,6 +109,7 @@ export async function run(base: string, steps: number): Promise<BrowserRun> {
     gifHeader: String.fromCharCode(...gif.slice(0, 6)),
     gridShape: grid.shape,
     saveError,
+    filterGradients,
     leaked: 0,
     caption: '',
     pyramid: { shape: [], values: [] },

@@ -2,17 +2,12 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { defineConfig, type Options } from 'tsup';
 
-/** How every package is built: ESM for Node 20 with types and source maps; `entry` and extras per package. */
+/** How every package is built: ESM for Node 20 with types and source maps. */
+const NODE_BUILD: Options = { entry: ['src/index.ts'], format: ['esm'], dts: true, sourcemap: true, clean: true, target: 'node20' };
+
+/** The Node build; `entry` and extras per package. */
 export function packageBuild(options: Options = {}) {
-  return defineConfig({
-    entry: ['src/index.ts'],
-    format: ['esm'],
-    dts: true,
-    sourcemap: true,
-    clean: true,
-    target: 'node20',
-    ...options,
-  });
+  return defineConfig({ ...NODE_BUILD, ...options });
 }
 
 /**
@@ -35,10 +30,9 @@ const browserSiblings = {
  * stand-ins. Types are the Node build's.
  */
 export function packageBuildWithBrowser(options: Options = {}, browserEntry = 'src/index.ts') {
-  const node: Options = { entry: ['src/index.ts'], format: ['esm'], dts: true, sourcemap: true, target: 'node20', ...options };
   return defineConfig([
     // the browser build writes into dist/browser at the same time: leave it alone
-    { ...node, clean: ['**/*', '!browser/**'] },
+    { ...NODE_BUILD, ...options, clean: ['**/*', '!browser/**'] },
     {
       entry: { index: browserEntry },
       outDir: 'dist/browser',

@@ -2,7 +2,8 @@
  * The library in a browser: the sampling fixture is bundled with esbuild for the browser (the
  * `browser` export conditions, no Node built-ins allowed) and run twice against a real HTTP
  * server holding the zoo's model files and tfjs's wasm binaries: in a context that has only web
- * globals (no process, require or Buffer), and in headless Chromium when one is installed.
+ * globals (no process, require or Buffer), and in headless Chromium when one is installed, on
+ * wasm and on WebGL (software-rendered there, so that run takes about 20 s).
  */
 import { spawn } from 'node:child_process';
 import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -41,7 +42,7 @@ const chrome = findChrome();
 const STEPS = 12;
 /** The page: runs the fixture and posts what it returned (or its error) back to the server. */
 const PAGE = `<!doctype html><meta charset="utf-8"><script src="/app.js"></script><script>
-ppgnBrowser.run(location.origin, ${STEPS}).then(
+ppgnBrowser.run(location.origin, ${STEPS}, new URLSearchParams(location.search).get('backend') || 'wasm').then(
   (result) => fetch('/result', { method: 'POST', body: JSON.stringify({ result }) }),
   (err) => fetch('/result', { method: 'POST', body: JSON.stringify({ error: String((err && err.stack) || err) }) }));
 </script>`;
@@ -152,9 +153,9 @@ describe('the library in a browser', () => {
   });
 
   /** What both runs must show; the caption must be the one the Node build gives from the files on disk. */
-  async function expectGoodRun(result: BrowserRun): Promise<void> {
+  async function expectGoodRun(result: BrowserRun, backend: 'wasm' | 'webgl' = 'wasm'): Promise<void> {
     expect(result.hasProcess).toBe(false);
-    expect(result.backend).toBe('wasm');
+    expect(result.backend).toBe(backend);
     expect(result.imageShape).toEqual([4, 28, 28, 1]);
     expect(result.finite).toBe(true);
     // the chains climb p(3 | x)
@@ -187,37 +188,46 @@ describe('the library in a browser', () => {
     await expectGoodRun((await vm.runInContext(`ppgnBrowser.run(${JSON.stringify(base)}, ${STEPS})`, context)) as BrowserRun);
   });
 
-  it.skipIf(!hasModels || !chrome)(
-    `does the same in headless Chromium${chrome ? '' : ' (skipped: no chromium, chromium-browser or google-chrome on PATH, nor CHROME_PATH)'}`,
-    { timeout: 120_000 },
-    async () => {
-      const profile = mkdtempSync(path.join(tmpdir(), 'ppgn-chrome-'));
-      const posted = new Promise<string>((resolve) => {
-        onResult = resolve;
-      });
-      // --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start
-      // its own process group, so that its helper processes end with it
-      const browser = spawn(chrome!, ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', `--user-data-dir=${profile}`, `${base}/`], {
-        stdio: 'ignore',
-        detached: true,
-      });
-      const ended = new Promise<number | null>((resolve) => browser.on('exit', resolve));
+  /** Opens the page in headless Chromium (its own profile and process group) and returns what it posted. */
+  async function inChromium(query: string): Promise<{ result?: BrowserRun; error?: string }> {
+    const profile = mkdtempSync(path.join(tmpdir(), 'ppgn-chrome-'));
+    const posted = new Promise<string>((resolve) => {
+      onResult = resolve;
+    });
+    // --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start; its own
+    // process group, so that its helper processes end with it
+    const browser = spawn(chrome!, ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', `--user-data-dir=${profile}`, `${base}/${query}`], {
+      stdio: 'ignore',
+      detached: true,
+    });
+    const ended = new Promise<number | null>((resolve) => browser.on('exit', resolve));
+    try {
+      const exited = ended.then((code) => Promise.reject(new Error(`chromium exited with ${code} before the page answered`)));
+      exited.catch(() => {}); // it also exits when killed below, after the answer
+      return JSON.parse(await Promise.race([posted, exited])) as { result?: BrowserRun; error?: string };
+    } finally {
+      onResult = undefined;
       try {
-        const exited = ended.then((code) => Promise.reject(new Error(`chromium exited with ${code} before the page answered`)));
-        exited.catch(() => {}); // it also exits when killed below, after the answer
-        const body = JSON.parse(await Promise.race([posted, exited])) as { result?: BrowserRun; error?: string };
-        expect(body.error).toBeUndefined();
-        await expectGoodRun(body.result!);
-      } finally {
-        onResult = undefined;
-        try {
-          process.kill(-browser.pid!, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-        await ended;
-        rmSync(profile, { recursive: true, force: true, maxRetries: 10 });
+        process.kill(-browser.pid!, 'SIGKILL');
+      } catch {
+        // already gone
       }
-    },
-  );
+      await ended;
+      rmSync(profile, { recursive: true, force: true, maxRetries: 10 });
+    }
+  }
+
+  const noChrome = chrome ? '' : ' (skipped: no chromium, chromium-browser or google-chrome on PATH, nor CHROME_PATH)';
+
+  it.skipIf(!hasModels || !chrome)(`does the same in headless Chromium${noChrome}`, { timeout: 120_000 }, async () => {
+    const body = await inChromium('');
+    expect(body.error).toBeUndefined();
+    await expectGoodRun(body.result!);
+  });
+
+  it.skipIf(!hasModels || !chrome)(`does the same on WebGL in headless Chromium${noChrome}`, { timeout: 120_000 }, async () => {
+    const body = await inChromium('?backend=webgl');
+    expect(body.error).toBeUndefined();
+    await expectGoodRun(body.result!, 'webgl');
+  });
 });

@@ -5,6 +5,7 @@
  * loads the shapes captioner and the mnist LAPGAN pyramid over HTTP, captions a scene and
  * samples four digits through the pyramid.
  */
+import '@tensorflow/tfjs-backend-webgl';
 import { initBackend } from '@ppgn/backend';
 import { greedyCaption, loadCaptioner } from '@ppgn/condition-captioner';
 import { classCondition, encoderAt } from '@ppgn/condition-classifier';
@@ -61,10 +62,13 @@ function meanProb(logProbs: number[]): number {
   return logProbs.reduce((a, lp) => a + Math.exp(lp), 0) / logProbs.length;
 }
 
-/** `base` serves the zoo's models and, under `wasm/`, tfjs-backend-wasm's binaries. */
-export async function run(base: string, steps: number): Promise<BrowserRun> {
-  // wasm with the library's training kernels (the sampler's input gradients use them)
-  await initBackend({ backend: 'wasm', wasmPaths: `${base}/wasm/` });
+/**
+ * `base` serves the zoo's models and, under `wasm/`, tfjs-backend-wasm's binaries. `backend`:
+ * wasm with the library's training kernels (the sampler's input gradients use them), or WebGL.
+ */
+export async function run(base: string, steps: number, backend: 'wasm' | 'webgl' = 'wasm'): Promise<BrowserRun> {
+  if (backend === 'wasm') await initBackend({ backend: 'wasm', wasmPaths: `${base}/wasm/` });
+  else if (!(await tf.setBackend('webgl'))) throw new Error('no WebGL here');
   const classifier = await loadModel(`${base}/mnist/classifier`);
   const generatorModel = await loadModel(`${base}/mnist/generator-joint/model.json`);
   const generator = dgnGenerator(generatorModel, { id: 'mnist/generator-joint' });

@@ -40,19 +40,20 @@ export function withLazyLayerGradients<T>(fn: () => T): T {
   return withLazyLayerGradientsVia(swappable(tf.fused) ? 'fused-ops' : 'layer-calls', fn);
 }
 
-let active: { route: LazyRoute; restore: () => void } | null = null;
+/** Undoes the swap the outermost call made. */
+let restore: (() => void) | null = null;
 
 /** `withLazyLayerGradients` by the given route (both are tested in Node). */
 export function withLazyLayerGradientsVia<T>(route: LazyRoute, fn: () => T): T {
-  if (depth === 0) active = { route, restore: route === 'fused-ops' ? swapFusedOps() : swapLayerCalls() };
+  if (depth === 0) restore = route === 'fused-ops' ? swapFusedOps() : swapLayerCalls();
   depth++;
   try {
     return fn();
   } finally {
     depth--;
-    if (depth === 0 && active) {
-      active.restore();
-      active = null;
+    if (depth === 0 && restore) {
+      restore();
+      restore = null;
     }
   }
 }

@@ -8,6 +8,13 @@ interface NodeBackend {
 
 type Run = (op: string, inputs: tf.TensorInfo[], attrs?: unknown[]) => tf.Tensor;
 
+/** The `T` type attribute of `dtype`, and a runner of TensorFlow ops with it (other attrs replace it). */
+function runner(backend: NodeBackend, dtype: 'float32' | 'int32' = 'float32'): { run: Run; T: object } {
+  const b = backend.binding;
+  const T = { name: 'T', type: b.TF_ATTR_TYPE, value: dtype === 'float32' ? b.TF_FLOAT : b.TF_INT32 };
+  return { run: (op, inputs, attrs = [T]) => backend.executeSingleOutput(op, attrs, inputs), T };
+}
+
 /** x > 0 ? 1 : alpha, NaN where x is NaN, in four ops whose semantics TensorFlow defines. */
 function stepByOps(run: Run, b: NodeBackend['binding'], x: tf.TensorInfo, alpha: number): tf.Tensor {
   const positive = run('Greater', [x, tf.scalar(0)]);
@@ -57,8 +64,7 @@ function nativeStep(fallback: tf.KernelFunc): tf.KernelFunc {
     if (x.dtype !== 'float32' && x.dtype !== 'int32') return fallback(args);
     const backend = args.backend as unknown as NodeBackend;
     const b = backend.binding;
-    const T = { name: 'T', type: b.TF_ATTR_TYPE, value: x.dtype === 'float32' ? b.TF_FLOAT : b.TF_INT32 };
-    const run: Run = (op, inputs, attrs = [T]) => backend.executeSingleOutput(op, attrs, inputs);
+    const { run } = runner(backend, x.dtype);
     if (x.dtype === 'int32') {
       return tf.tidy(() =>
         run('SelectV2', [run('Greater', [x, tf.scalar(0, 'int32')]), tf.scalar(1, 'int32'), tf.scalar(Math.trunc(alpha) || 0, 'int32')]),
@@ -70,12 +76,6 @@ function nativeStep(fallback: tf.KernelFunc): tf.KernelFunc {
     }
     return tf.tidy(() => stepByOps(run, b, x, alpha));
   };
-}
-
-/** The op runner of a native kernel call, on float32. */
-function floatRunner(backend: NodeBackend): Run {
-  const T = { name: 'T', type: backend.binding.TF_ATTR_TYPE, value: backend.binding.TF_FLOAT };
-  return (op, inputs, attrs = [T]) => backend.executeSingleOutput(op, attrs, inputs);
 }
 
 /**
@@ -93,7 +93,7 @@ const GRADIENT_KERNELS: tf.KernelConfig[] = [
     kernelFunc: ({ inputs, backend }) => {
       const { dy, y } = inputs as { dy: tf.TensorInfo; y: tf.TensorInfo };
       const native = backend as unknown as NodeBackend;
-      const run = floatRunner(native);
+      const { run } = runner(native);
       signOfReluIsStep ??= checkSignOfRelu(run, native.binding);
       return tf.tidy(() => run('Mul', [dy, signOfReluIsStep ? run('Sign', [y]) : stepByOps(run, native.binding, y, 0)]));
     },
@@ -105,22 +105,22 @@ const GRADIENT_KERNELS: tf.KernelConfig[] = [
     kernelFunc: ({ inputs, backend, attrs }) => {
       const { dy, x } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
       const native = backend as unknown as NodeBackend;
-      const b = native.binding;
-      const alpha = { name: 'alpha', type: b.TF_ATTR_FLOAT, value: (attrs as { alpha: number }).alpha };
-      return floatRunner(native)('LeakyReluGrad', [dy, x], [{ name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT }, alpha]);
+      const { run, T } = runner(native);
+      const alpha = { name: 'alpha', type: native.binding.TF_ATTR_FLOAT, value: (attrs as { alpha: number }).alpha };
+      return run('LeakyReluGrad', [dy, x], [T, alpha]);
     },
   },
   {
     // dy * y * (1 - y)
     kernelName: 'PpgnSigmoidGrad',
     backendName: 'tensorflow',
-    kernelFunc: ({ inputs, backend }) => floatRunner(backend as unknown as NodeBackend)('SigmoidGrad', [inputs.y!, inputs.dy!]),
+    kernelFunc: ({ inputs, backend }) => runner(backend as unknown as NodeBackend).run('SigmoidGrad', [inputs.y!, inputs.dy!]),
   },
   {
     // dy * (1 - y^2)
     kernelName: 'PpgnTanhGrad',
     backendName: 'tensorflow',
-    kernelFunc: ({ inputs, backend }) => floatRunner(backend as unknown as NodeBackend)('TanhGrad', [inputs.y!, inputs.dy!]),
+    kernelFunc: ({ inputs, backend }) => runner(backend as unknown as NodeBackend).run('TanhGrad', [inputs.y!, inputs.dy!]),
   },
 ];
 

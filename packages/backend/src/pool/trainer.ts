@@ -165,15 +165,7 @@ export class DataParallelTrainer {
       if (this.flat) this.applyFlat(grads);
       else {
         const optimizer = this.optimizer!;
-        tf.tidy(() => {
-          const named: tf.NamedTensorMap = {};
-          this.trainable.forEach((w, pos) => {
-            const slot = this.outputs[pos]!;
-            const variable = this.model.weights[w]!.read() as tf.Variable;
-            named[variable.name] = tf.tensor(grads.subarray(slot.offset, slot.offset + slot.length), variable.shape);
-          });
-          optimizer.applyGradients(named);
-        });
+        tf.tidy(() => optimizer.applyGradients(this.namedGradients(grads)));
       }
       const timing = this.lastTiming!;
       const end = performance.now();
@@ -190,13 +182,7 @@ export class DataParallelTrainer {
   gradients(xs: tf.Tensor, ys: tf.Tensor): Promise<GradientResult> {
     return this.serial(async () => {
       const { loss, grads } = await this.compute(xs, ys);
-      const named: tf.NamedTensorMap = {};
-      this.trainable.forEach((w, pos) => {
-        const slot = this.outputs[pos]!;
-        const variable = this.model.weights[w]!.read() as tf.Variable;
-        named[variable.name] = tf.tensor(grads.slice(slot.offset, slot.offset + slot.length), variable.shape);
-      });
-      return { loss, grads: named };
+      return { loss, grads: this.namedGradients(grads) };
     });
   }
 
@@ -240,6 +226,18 @@ export class DataParallelTrainer {
     // the buffer holds these values already: only a change the caller makes triggers a copy
     this.lastDataIds = this.dataIds();
     this.version++;
+  }
+
+  /** The combined gradients as tensors keyed by variable name, as `tf.variableGrads` gives them. */
+  private namedGradients(grads: Float32Array): tf.NamedTensorMap {
+    const named: tf.NamedTensorMap = {};
+    this.trainable.forEach((w, pos) => {
+      const slot = this.outputs[pos]!;
+      const variable = this.model.weights[w]!.read() as tf.Variable;
+      // slice(): some backends keep the array they are given
+      named[variable.name] = tf.tensor(grads.slice(slot.offset, slot.offset + slot.length), variable.shape);
+    });
+    return named;
   }
 
   private dataIds(): unknown[] {
